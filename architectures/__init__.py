@@ -1,0 +1,1 @@
+"""Built-in architecture plugins: rnn, gru, lstm, bilstm."""

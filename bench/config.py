@@ -1,0 +1,206 @@
+"""Run settings, ``key=value`` overrides, and the cells a suite expands into.
+
+One cell = one architecture x one task x one seed x one resolved configuration. Its id is
+a hash of everything that decides its result, so the store can tell a finished cell from
+a new one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.errors import ConfigError, unknown_name
+from bench.plugins import architectures, tasks
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Training and measurement settings. A task's ``train_defaults`` replace these
+    defaults; ``--set key=value`` replaces both."""
+
+    # model shape
+    hidden_size: int = 128  # encoder state size per direction
+    embed_size: int = 64  # input adapter output: embedding size, or projected features
+    # optimisation
+    batch_size: int = 64
+    lr: float = 2e-3  # AdamW learning rate
+    weight_decay: float = 0.0  # AdamW decoupled weight decay; 0 is plain Adam
+    clip: float = 1.0  # max global gradient norm; 0 disables clipping
+    schedule: str = "constant"  # "constant", or "cosine" decay to 0 over the budget
+    epochs: int = 1  # passes over the training set (when max_steps is 0)
+    max_steps: int = 0  # step budget; 0 trains for `epochs` instead
+    eval_every: int = 0  # steps between validations; 0 validates once per epoch
+    # measurement
+    warmup_steps: int = 3  # first training steps left out of throughput (allocations, caches)
+    probe_points: int = 4  # gradient profiles during training, besides the one at initialisation
+    probe_batch: int = 64  # sequences per gradient profile
+    # execution: recorded with the results, not part of a cell's identity
+    device: str = "auto"  # "auto": CUDA when available, else CPU
+    threads: int = 0  # CPU threads; 0: this process's share of the machine's cores
+
+    EXECUTION = ("device", "threads")
+    SCHEDULES = ("constant", "cosine")
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("hidden_size", "embed_size", "batch_size", "epochs", "probe_batch"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_steps", "eval_every", "warmup_steps", "probe_points", "threads", "weight_decay", "clip"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not self.lr > 0:
+            problems.append(f"lr must be > 0, got {self.lr}")
+        if self.schedule not in self.SCHEDULES:
+            problems.append(f"schedule must be one of {', '.join(self.SCHEDULES)}, got {self.schedule!r}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            problems.append(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if problems:
+            raise ConfigError("invalid settings: " + "; ".join(problems))
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {f.name: f.default for f in dataclasses.fields(cls)}
+
+
+def coerce(key: str, value: Any, default: Any) -> Any:
+    """Convert an override to the type of its default. Strings come from the command line;
+    typed values (Python API, sweep files) must already have the right type."""
+    if isinstance(value, str):
+        return _parse(key, value, default)
+    if default is None or type(value) is type(default):
+        return value
+    if type(default) is float and type(value) is int:
+        return float(value)
+    raise ConfigError(f"{key}={value!r}: expected {type(default).__name__} (default {default!r})")
+
+
+def _parse(key: str, text: str, default: Any) -> Any:
+    text = text.strip()
+    if default is None:  # no type to follow: JSON when it parses (numbers, null), else text
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    if isinstance(default, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key}={text!r}: expected true or false (default {default!r})")
+    if isinstance(default, int | float):
+        try:
+            return type(default)(text)
+        except ValueError:
+            expected = "an integer" if isinstance(default, int) else "a number"
+            raise ConfigError(f"{key}={text!r}: expected {expected} (default {default!r})") from None
+    return text
+
+
+def parse_assignments(assignments: Iterable[str]) -> dict[str, str]:
+    """``["lr=1e-3", "T=100"]`` -> ``{"lr": "1e-3", "T": "100"}``."""
+    result = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected key=value, for example --set lr=1e-3")
+        result[key.strip()] = value
+    return result
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: its identity is everything that decides its result."""
+
+    arch: str
+    task: str
+    seed: int
+    run: RunConfig
+    arch_options: Mapping[str, Any] = field(default_factory=dict)
+    task_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def identity(self) -> dict[str, Any]:
+        run = {k: v for k, v in dataclasses.asdict(self.run).items() if k not in RunConfig.EXECUTION}
+        return {
+            "arch": self.arch,
+            "task": self.task,
+            "seed": self.seed,
+            "run": run,
+            "arch_options": dict(self.arch_options),
+            "task_options": dict(self.task_options),
+        }
+
+    @property
+    def id(self) -> str:
+        blob = json.dumps(self.identity(), sort_keys=True, default=str)
+        return f"{self.task}-{self.arch}-s{self.seed}-{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
+
+    def config(self) -> dict[str, Any]:
+        """Everything, execution settings included, as recorded with the result."""
+        return {**self.identity(), "run": dataclasses.asdict(self.run)}
+
+
+def expand(
+    arch_names: Iterable[str],
+    task_names: Iterable[str],
+    seeds: Iterable[int],
+    overrides: Mapping[str, Any] | None = None,
+) -> list[Cell]:
+    """All cells of architectures x tasks x seeds with ``overrides`` applied.
+
+    A key may be prefixed ``arch.`` or ``task.`` to say where it goes; a plain key goes to
+    every place that defines it (run settings, the selected architectures, the tasks). A key
+    no selected place defines is an error.
+    """
+    archs = [architectures().get(name) for name in arch_names]
+    task_list = [tasks().get(name) for name in task_names]
+    seeds = list(seeds)
+    if not archs or not task_list or not seeds:
+        raise ConfigError("a run needs at least one architecture, one task and one seed")
+    overrides = dict(overrides or {})
+    run_keys = RunConfig.defaults()
+    known = set(run_keys)
+    for arch in archs:
+        known |= {*arch.defaults, *(f"arch.{k}" for k in arch.defaults)}
+    for task in task_list:
+        known |= {*task.defaults, *(f"task.{k}" for k in task.defaults)}
+    for key in overrides:
+        if key not in known:
+            raise ConfigError(str(unknown_name("setting", key, known)))
+
+    cells = []
+    for task in task_list:
+        task_set = _pick(overrides, task.defaults, "task.")
+        task_options = {k: coerce(k, v, task.defaults[k]) for k, v in task_set.items()}
+        task_options = task.resolve_options(task_options)
+        run_values = {**run_keys, **task.train_defaults}
+        for key, value in overrides.items():
+            if key in run_keys:
+                run_values[key] = coerce(key, value, run_keys[key])
+        run = RunConfig(**run_values)
+        arch_options = {}
+        for arch in archs:
+            arch_set = _pick(overrides, arch.defaults, "arch.")
+            arch_options[arch.name] = arch.resolve_options(
+                {k: coerce(k, v, arch.defaults[k]) for k, v in arch_set.items()}
+            )
+        # seeds outside architectures: consecutive cells share one prepared dataset
+        for seed in seeds:
+            for arch in archs:
+                cells.append(Cell(arch.name, task.name, int(seed), run, arch_options[arch.name], task_options))
+    return cells
+
+
+def _pick(overrides: Mapping[str, Any], defaults: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The overrides that apply to one architecture or task (plain or prefixed keys)."""
+    picked = {}
+    for key, value in overrides.items():
+        name = key.removeprefix(prefix)
+        if name in defaults and (key == name or key.startswith(prefix)):
+            picked[name] = value
+    return picked

@@ -1,0 +1,37 @@
+"""The model of one cell: task input adapter -> architecture encoder -> task head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from bench.architecture import Architecture
+from bench.config import Cell
+from bench.errors import PluginError
+from bench.task import Task, TaskData
+
+
+class SequenceModel(nn.Module):
+    def __init__(self, adapter: nn.Module, encoder: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.encoder = encoder
+        self.head = head
+
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(self.adapter(inputs), lengths))
+
+
+def build_model(task: Task, arch: Architecture, data: TaskData, cell: Cell) -> SequenceModel:
+    run = cell.run
+    adapter = task.input_adapter(data, run.embed_size, cell.task_options)
+    encoder = arch.build(run.embed_size, run.hidden_size, **cell.arch_options)
+    head = task.head(data, encoder.output_size, cell.task_options)
+    for part, module in (("input_adapter", adapter), ("head", head)):
+        if not isinstance(module, nn.Module):
+            raise PluginError(f"task '{task.name}': {part}() returned {type(module).__name__}, not an nn.Module")
+    return SequenceModel(adapter, encoder, head)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

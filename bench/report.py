@@ -1,0 +1,94 @@
+"""Results -> pandas: one row per cell, and the architecture x task summary table."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.store import Store
+
+
+def load_results(directory: str | os.PathLike) -> pd.DataFrame:
+    """One row per stored cell: identity, status, headline metrics, throughput, gradients.
+
+    Nested parts of a record (history, gradient profiles, environment) stay available in
+    the JSON files; this frame holds the flat numbers people compare.
+    """
+    rows = [_flatten(record) for record in Store(directory).records()]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    return frame.sort_values(["task", "arch", "seed"], kind="stable").reset_index(drop=True)
+
+
+def _flatten(record: dict[str, Any]) -> dict[str, Any]:
+    run = record.get("config", {}).get("run", {})
+    row: dict[str, Any] = {
+        "id": record["id"],
+        "arch": record["arch"],
+        "task": record["task"],
+        "seed": record["seed"],
+        "status": record["status"],
+        "error": record.get("error"),
+        "metric": record.get("metric"),
+        "chance": record.get("chance"),
+        "solved": record.get("solved"),
+        "steps": record.get("steps"),
+        "max_steps": run.get("max_steps"),
+        "epochs": run.get("epochs"),
+        "eval_every": run.get("eval_every"),
+        "params": record.get("params"),
+        "train_seconds": record.get("train_seconds"),
+        "wall_seconds": record.get("wall_seconds"),
+    }
+    row.update({f"task.{k}": v for k, v in record.get("config", {}).get("task_options", {}).items()})
+    row.update({f"test_{k}": v for k, v in record.get("test", {}).items()})
+    row.update({f"valid_{k}": v for k, v in record.get("valid", {}).items()})
+    row.update(record.get("throughput", {}))
+    profiles = record.get("gradients") or []
+    for moment, profile in (
+        ("init", profiles[0] if profiles else None),
+        ("trained", profiles[-1] if profiles else None),
+    ):
+        for direction, summary in (profile or {}).get("summary", {}).items():
+            for name, value in summary.items():
+                row[f"grad_{moment}_{direction}_{name}"] = value
+    return row
+
+
+def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Architecture x task: headline test metric, mean ± std over seeds (accuracy in %)."""
+    table: dict[str, dict[str, str]] = {}
+    for (task, metric), group in frame.groupby(["task", "metric"], sort=True):
+        column = f"{task} ({'acc %' if metric == 'accuracy' else metric})"
+        scale = 100.0 if metric == "accuracy" else 1.0
+        for arch, cells in group.groupby("arch", sort=True):
+            table.setdefault(arch, {})[column] = _mean_std(cells, f"test_{metric}", scale)
+    return pd.DataFrame(table).T.rename_axis("arch").fillna("")
+
+
+def _mean_std(cells: pd.DataFrame, column: str, scale: float) -> str:
+    values = cells[column].astype(float) * scale
+    n = int(values.notna().sum())
+    flags = [f"{count} {status}" for status, count in cells["status"].value_counts().items() if status != "ok"]
+    note = f" ({', '.join(flags)})" if flags else ""
+    if n == 0:
+        return "–" + note
+    digits = 1 if scale == 100.0 else 4
+    std = values.std(ddof=1) if n > 1 else math.nan
+    spread = f" ± {std:.{digits}f}" if n > 1 else ""
+    return f"{values.mean():.{digits}f}{spread} (n={n}){note}"
+
+
+def write_report(directory: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write ``cells.csv`` and ``summary.csv`` into the results folder; return both tables."""
+    directory = Path(directory)
+    frame = load_results(directory)
+    summary = summary_table(frame) if not frame.empty else pd.DataFrame()
+    frame.to_csv(directory / "cells.csv", index=False)
+    summary.to_csv(directory / "summary.csv")
+    return frame, summary

@@ -1,0 +1,223 @@
+"""Run one cell: prepare data, build the model, train, validate, test, measure.
+
+The result is a plain dict (the store writes it as JSON). A loss or gradient that becomes
+NaN/inf ends training with status "diverged": a result, reported like any other.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from bench.batching import Batch, batch_order, iterate_batches, padding_fraction
+from bench.config import Cell
+from bench.environment import cpu_count, environment, resolve_device
+from bench.meter import Stopwatch, ThroughputMeter, peak_memory_mb
+from bench.model import SequenceModel, build_model, count_parameters
+from bench.plugins import architectures, tasks
+from bench.probes import gradient_profile, profile_record
+from bench.task import SequenceSet, Task, TaskData
+
+# Called with (task name, options, seed); lets a suite reuse data across cells.
+DataSource = Callable[[Task, dict, int], TaskData]
+
+
+def prepare_data(task: Task, options: dict, seed: int) -> TaskData:
+    return task.prepare(options, seed)
+
+
+def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool = False) -> dict[str, Any]:
+    """Train and evaluate one cell; return its record."""
+    started = time.perf_counter()
+    arch_registry, task_registry = architectures(), tasks()
+    arch, task = arch_registry.get(cell.arch), task_registry.get(cell.task)
+    run = cell.run
+    device = resolve_device(run.device)
+    threads = run.threads or cpu_count()
+    torch.set_num_threads(threads)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    data = data_source(task, dict(cell.task_options), cell.seed)
+    torch.manual_seed(cell.seed)
+    model = build_model(task, arch, data, cell).to(device)
+    trainer = Trainer(model, task, data, cell, device, progress)
+    trainer.train()
+    test = trainer.evaluate_best(data.test)
+
+    headline = test.get(task.metric, math.nan)
+    return {
+        "id": cell.id,
+        "status": trainer.status,
+        "error": trainer.error,
+        "arch": cell.arch,
+        "task": cell.task,
+        "seed": cell.seed,
+        "plugins": {"arch": arch_registry.plugin_of(cell.arch), "task": task_registry.plugin_of(cell.task)},
+        "config": cell.config(),
+        "metric": task.metric,
+        "higher_is_better": task.higher_is_better,
+        "chance": task.chance(data),
+        "solved_threshold": task.solved_threshold,
+        "solved": task.is_solved(headline),
+        "test": test,
+        "valid": trainer.best_valid,
+        "best_step": trainer.best_step,
+        "steps": trainer.step,
+        "history": trainer.history,
+        "gradients": trainer.profiles,
+        "throughput": {
+            **trainer.train_meter.summary("train"),
+            **trainer.eval_meter.summary("eval"),
+            "peak_memory_mb": peak_memory_mb(device),
+        },
+        "params": count_parameters(model),
+        "data": {
+            **data.info,
+            "train_size": len(data.train),
+            "valid_size": len(data.valid),
+            "test_size": len(data.test),
+            "train_padding": padding_fraction(data.train.lengths, batch_order(data.train.lengths, run.batch_size)),
+        },
+        "train_seconds": trainer.train_seconds,
+        "wall_seconds": time.perf_counter() - started,
+        "environment": environment(device, threads),
+    }
+
+
+class Trainer:
+    """The training loop of one cell and what it measures along the way."""
+
+    def __init__(
+        self, model: SequenceModel, task: Task, data: TaskData, cell: Cell, device: torch.device, progress: bool
+    ) -> None:
+        self.model, self.task, self.data, self.cell, self.device = model, task, data, cell, device
+        self.run = cell.run
+        self.progress = progress
+        self.steps_per_epoch = math.ceil(len(data.train) / self.run.batch_size)
+        self.total_steps = self.run.max_steps or self.run.epochs * self.steps_per_epoch
+        self.eval_every = self.run.eval_every or self.steps_per_epoch
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=self.run.lr, weight_decay=self.run.weight_decay)
+        self.scheduler = (
+            torch.optim.lr_scheduler.LambdaLR(
+                self.optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step / self.total_steps, 1.0)))
+            )
+            if self.run.schedule == "cosine"
+            else None
+        )
+        self.step = 0
+        self.status, self.error = "ok", None
+        self.history: list[dict[str, Any]] = []
+        self.best_valid: dict[str, float] = {}
+        self.best_step: int | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.train_meter = ThroughputMeter(warmup=self.run.warmup_steps)
+        self.eval_meter = ThroughputMeter(warmup=1)
+        self.train_seconds = 0.0
+        self.profiles: list[dict[str, Any]] = []
+        self.probe_batch = _first(data.valid, self.run.probe_batch)
+        self.probe_steps = _spread(self.total_steps, self.run.probe_points)
+
+    def train(self) -> None:
+        generator = torch.Generator().manual_seed(self.cell.seed)
+        self._probe()
+        self._validate(train_loss=math.nan)
+        bar = tqdm(total=self.total_steps, desc=self.cell.id, leave=False, disable=not self.progress)
+        loss_sum, loss_count = 0.0, 0
+        while self.step < self.total_steps and self.status == "ok":
+            for batch in iterate_batches(self.data.train, self.run.batch_size, generator):
+                loss = self._train_step(batch.to(self.device))
+                bar.update(1)
+                if not math.isfinite(loss):
+                    self.status = "diverged"
+                    self.error = f"loss became {loss} at step {self.step}"
+                    break
+                loss_sum, loss_count = loss_sum + loss, loss_count + 1
+                if self.step in self.probe_steps:
+                    self._probe()
+                if self.step % self.eval_every == 0 or self.step == self.total_steps:
+                    self._validate(train_loss=loss_sum / loss_count)
+                    bar.set_postfix({self.task.metric: f"{self.history[-1]['valid_' + self.task.metric]:.4g}"})
+                    loss_sum, loss_count = 0.0, 0
+                if self.step >= self.total_steps:
+                    break
+        bar.close()
+
+    def _train_step(self, batch: Batch) -> float:
+        self.model.train()
+        with Stopwatch(self.device) as watch:
+            output = self.model(batch.inputs, batch.lengths)
+            loss = self.task.loss(output, batch.targets).mean()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = torch.nn.utils.clip_grad_norm_(
+                self.model.parameters(), self.run.clip if self.run.clip > 0 else math.inf
+            )
+            value = loss.item()
+            if math.isfinite(value) and torch.isfinite(norm):
+                self.optimizer.step()
+                if self.scheduler is not None:
+                    self.scheduler.step()
+        self.step += 1
+        self.train_seconds += watch.seconds
+        self.train_meter.add(watch.seconds, batch.tokens, len(batch.lengths))
+        return value if torch.isfinite(norm) else math.inf
+
+    @torch.no_grad()
+    def evaluate(self, split: SequenceSet) -> dict[str, float]:
+        self.model.eval()
+        loss_sum = score_sum = 0.0
+        for batch in iterate_batches(split, self.run.batch_size):
+            batch = batch.to(self.device)
+            with Stopwatch(self.device) as watch:
+                output = self.model(batch.inputs, batch.lengths)
+            self.eval_meter.add(watch.seconds, batch.tokens, len(batch.lengths))
+            loss_sum += float(self.task.loss(output, batch.targets).double().sum())
+            score_sum += float(self.task.score(output, batch.targets).double().sum())
+        return {"loss": loss_sum / len(split), self.task.metric: score_sum / len(split)}
+
+    def _validate(self, train_loss: float) -> None:
+        valid = self.evaluate(self.data.valid)
+        value = valid[self.task.metric]
+        self.history.append(
+            {
+                "step": self.step,
+                "epoch": self.step / self.steps_per_epoch,
+                "train_loss": train_loss,
+                "valid_loss": valid["loss"],
+                f"valid_{self.task.metric}": value,
+                "train_seconds": self.train_seconds,
+            }
+        )
+        best = self.best_valid.get(self.task.metric)
+        better = best is None or (value > best if self.task.higher_is_better else value < best)
+        if math.isfinite(value) and better:
+            self.best_valid, self.best_step = valid, self.step
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def evaluate_best(self, split: SequenceSet) -> dict[str, float]:
+        """Test with the best-validation weights (the initial ones if nothing was better)."""
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        return self.evaluate(split)
+
+    def _probe(self) -> None:
+        profiles = gradient_profile(self.model, self.task, self.probe_batch.to(self.device))
+        init = {"seed": self.cell.seed, "arch_options": dict(self.cell.arch_options)}
+        self.profiles.append(profile_record(self.step, profiles, init))
+
+
+def _first(split: SequenceSet, count: int) -> Batch:
+    """The first ``count`` sequences of a split as one batch: the same every probe."""
+    lengths = split.lengths[:count]
+    return Batch(split.inputs[:count, : int(lengths.max())], lengths, split.targets[:count])
+
+
+def _spread(total: int, points: int) -> set[int]:
+    """``points`` training steps spread evenly over ``total``, the last one included."""
+    return {round(total * (i + 1) / points) for i in range(points)} if points else set()

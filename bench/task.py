@@ -1,0 +1,155 @@
+"""`Task`: what a task plugin registers, and the data it prepares.
+
+A task subclasses `Task`, sets its class attributes and implements `prepare`. Everything
+else has a default chosen by `kind`: classification gets a linear classifier, cross-entropy
+and accuracy; regression gets a linear regressor, squared error and MSE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from bench.architecture import NAME_PATTERN
+from bench.errors import ConfigError, PluginError, unknown_name
+
+KINDS = ("classification", "regression")
+
+
+@dataclass
+class SequenceSet:
+    """One split: post-padded inputs, the real length of each sequence, and the targets.
+
+    ``inputs`` is ``long[N, T]`` (token ids) or ``float[N, T, F]`` (feature vectors);
+    ``targets`` is ``long[N]`` for classification and ``float[N]`` for regression.
+    """
+
+    inputs: torch.Tensor
+    lengths: torch.Tensor
+    targets: torch.Tensor
+
+    def __post_init__(self) -> None:
+        n = len(self.inputs)
+        if len(self.lengths) != n or len(self.targets) != n:
+            raise PluginError(
+                f"SequenceSet sizes disagree: {n} inputs, {len(self.lengths)} lengths, {len(self.targets)} targets"
+            )
+        if n and (int(self.lengths.min()) < 1 or int(self.lengths.max()) > self.inputs.shape[1]):
+            raise PluginError("SequenceSet lengths must lie in [1, inputs.shape[1]]")
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+
+@dataclass
+class TaskData:
+    """What `Task.prepare` returns: three splits and the sizes the model needs.
+
+    Token inputs set ``vocab_size`` (and ``pad_index``); vector inputs set ``num_features``.
+    ``info`` holds facts worth recording with the results (vocabulary size, padding...).
+    """
+
+    train: SequenceSet
+    valid: SequenceSet
+    test: SequenceSet
+    num_outputs: int  # classes for classification, 1 for regression
+    vocab_size: int | None = None
+    pad_index: int = 0
+    num_features: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.vocab_size is None) == (self.num_features is None):
+            raise PluginError("TaskData needs exactly one of vocab_size (tokens) or num_features")
+
+
+class Task:
+    """Base class of every task. Subclass it, set the class attributes, implement `prepare`."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    kind: ClassVar[str] = "classification"
+    # Task options with their defaults (types come from the defaults).
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    # Training settings that suit this task, overriding `bench.config.RunConfig`'s defaults.
+    train_defaults: ClassVar[Mapping[str, Any]] = {}
+    # Metric value at which the task counts as solved (probes); None when it has none.
+    solved_threshold: ClassVar[float | None] = None
+
+    def validate(self) -> list[str]:
+        """Problems with this task's declaration, for the host's registration check."""
+        problems = []
+        if not isinstance(self.name, str) or not NAME_PATTERN.match(self.name):
+            problems.append(f"name {self.name!r} must match {NAME_PATTERN.pattern}")
+        if not isinstance(self.description, str) or not self.description.strip():
+            problems.append("description must be a non-empty string")
+        if self.kind not in KINDS:
+            problems.append(f"kind {self.kind!r} must be one of {', '.join(KINDS)}")
+        if type(self).prepare is Task.prepare:
+            problems.append("prepare() is not implemented")
+        return problems
+
+    def resolve_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults updated with ``options``; an unknown option is an error."""
+        for key in options:
+            if key not in self.defaults:
+                raise ConfigError(str(unknown_name(f"option of task '{self.name}'", key, self.defaults)))
+        return {**self.defaults, **options}
+
+    # --- what a plugin must provide -------------------------------------------------------
+
+    def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
+        """Load or generate the data. Same options and seed -> same data."""
+        raise NotImplementedError
+
+    # --- what a plugin may override ------------------------------------------------------
+
+    @property
+    def metric(self) -> str:
+        """Name of the headline metric."""
+        return "accuracy" if self.kind == "classification" else "mse"
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.kind == "classification"
+
+    def chance(self, data: TaskData) -> float:
+        """The headline metric of the best input-blind predictor."""
+        train = data.train.targets
+        if self.kind == "classification":
+            return float(torch.bincount(train, minlength=data.num_outputs).max() / len(train))
+        return float(train.float().var(unbiased=False))
+
+    def input_adapter(self, data: TaskData, embed_size: int, options: Mapping[str, Any]) -> nn.Module:
+        """Maps task inputs to ``float[B, T, E]``: an embedding for tokens, a linear map for vectors."""
+        if data.vocab_size is not None:
+            return nn.Embedding(data.vocab_size, embed_size, padding_idx=data.pad_index)
+        return nn.Linear(data.num_features, embed_size)
+
+    def head(self, data: TaskData, input_size: int, options: Mapping[str, Any]) -> nn.Module:
+        """Maps the encoder's final state to the output (logits or a scalar)."""
+        return nn.Linear(input_size, data.num_outputs)
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Per-sample loss, ``float[B]`` (the trainer averages it)."""
+        if self.kind == "classification":
+            return F.cross_entropy(output, target, reduction="none")
+        return (output.squeeze(-1) - target) ** 2
+
+    def score(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Per-sample headline metric, ``float[B]``; the reported metric is its mean."""
+        if self.kind == "classification":
+            return (output.argmax(-1) == target).float()
+        return (output.squeeze(-1) - target) ** 2
+
+    def is_solved(self, value: float) -> bool | None:
+        if self.solved_threshold is None or value != value:  # NaN never solves
+            return None if self.solved_threshold is None else False
+        if self.higher_is_better:
+            return value >= self.solved_threshold
+        return value < self.solved_threshold

@@ -1,0 +1,158 @@
+"""The whole path: CLI -> runner -> store -> report, on the built-in synthetic task."""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+
+import pytest
+import torch
+
+import bench
+from bench import Architecture, hookimpl
+from bench.cli import main
+
+TINY = ["max_steps=6", "eval_every=3", "T=8", "train_size=96", "valid_size=32", "test_size=32", "hidden_size=8"]
+
+
+def run_cli(out, *extra):
+    return main(
+        [
+            "run",
+            "--arch",
+            "rnn",
+            "gru",
+            "--task",
+            "adding",
+            "--seeds",
+            "0",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--set",
+            *TINY,
+            *extra,
+        ]
+    )
+
+
+def test_run_writes_records_and_a_report_then_redoes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli(out) == 0
+    first = capsys.readouterr()
+    records = sorted(out.glob("cells/*.json"))
+    assert len(records) == 4
+    assert "| arch" in first.out and "adding (mse)" in first.out and "(n=2)" in first.out
+    assert (out / "summary.csv").exists() and (out / "cells.csv").exists()
+
+    record = json.loads(records[0].read_text())
+    assert record["status"] == "ok"
+    assert record["config"]["run"]["max_steps"] == 6
+    assert record["environment"]["torch"] == torch.__version__
+    assert record["throughput"]["train_tokens_per_s"] > 0
+    assert [h["step"] for h in record["history"]] == [0, 3, 6]
+
+    stamps = {p: p.stat().st_mtime_ns for p in records}
+    assert run_cli(out) == 0
+    second = capsys.readouterr()
+    assert "4 of 4 cells already in" in second.err
+    assert {p: p.stat().st_mtime_ns for p in out.glob("cells/*.json")} == stamps
+
+
+def test_report_command_prints_the_table(tmp_path, capsys):
+    out = tmp_path / "run"
+    run_cli(out)
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "gru" in table and "rnn" in table
+
+
+def test_report_of_an_empty_folder_is_explained(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "holds no results" in capsys.readouterr().err
+
+
+def test_python_api_returns_a_dataframe(tmp_path):
+    frame = bench.run("lstm", "adding", seeds=[3], overrides=dict(s.split("=") for s in TINY), out=tmp_path)
+    assert list(frame["arch"]) == ["lstm"]
+    assert frame.loc[0, "seed"] == 3
+    assert math.isfinite(frame.loc[0, "test_mse"])
+
+
+class Exploding(torch.nn.Module):
+    """Overflows float32 at once: a model that diverges."""
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.linear = torch.nn.Linear(input_size, hidden_size)
+        self.output_size = hidden_size
+
+    def forward(self, x, lengths):
+        return self.linear(x).sum(1) * 1e30
+
+
+class Crashing(Exploding):
+    def forward(self, x, lengths):
+        if self.training:
+            raise RuntimeError("this plugin has a bug")
+        return super().forward(x, lengths)
+
+
+def test_divergence_is_a_result_and_a_crash_does_not_stop_the_suite(tmp_path, register_plugin, capsys):
+    plugin = types.SimpleNamespace(
+        rnnbench_register_architectures=hookimpl(
+            lambda: [
+                Architecture("exploding", "Diverges.", Exploding),
+                Architecture("crashing", "Raises in training.", Crashing),
+            ]
+        )
+    )
+    register_plugin(plugin, "faulty")
+    out = tmp_path / "run"
+    code = main(
+        [
+            "run",
+            "--arch",
+            "exploding",
+            "crashing",
+            "gru",
+            "--task",
+            "adding",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--set",
+            *TINY,
+        ]
+    )
+    assert code == 1  # a failed cell makes the exit status non-zero
+    frame = bench.load_results(out).set_index("arch")
+    assert frame.loc["exploding", "status"] == "diverged"
+    assert "loss became" in frame.loc["exploding", "error"]
+    assert frame.loc["crashing", "status"] == "error"
+    assert "this plugin has a bug" in frame.loc["crashing", "error"]
+    assert frame.loc["gru", "status"] == "ok"
+    assert "diverged" in capsys.readouterr().out
+
+    # a rerun keeps the failure unless asked to retry it
+    assert (
+        main(["run", "--arch", "crashing", "--task", "adding", "--out", str(out), "--no-progress", "--set", *TINY]) == 0
+    )
+    assert "1 of 1 cells already" in capsys.readouterr().err
+
+
+def test_bad_override_fails_before_training(tmp_path, capsys):
+    assert (
+        main(["run", "--arch", "gru", "--task", "adding", "--out", str(tmp_path / "x"), "--set", "hidden_size=-3"]) == 2
+    )
+    assert "hidden_size must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("bad", ["--seeds", "--arch"])
+def test_missing_values_are_argparse_errors(bad):
+    with pytest.raises(SystemExit):
+        main(["run", "--task", "adding", bad])
