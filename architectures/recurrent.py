@@ -125,9 +125,11 @@ class RecurrentEncoder(nn.Module):
     def _unroll_layer(self, layer: nn.ModuleList, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
         size = self.hidden_size
         batch, steps, _ = inputs[0].shape
-        # input projections of all steps at once, then the recurrence one step at a time
+        # Input projections of all steps at once, then the recurrence one step at a time.
+        # unbind, not [:, t]: indexing would make each step's backward fill a whole [B, T, G]
+        # gradient, quadratic in T.
         projected = [
-            torch.nn.functional.linear(inp, module.weight_ih_l0, module.bias_ih_l0)
+            torch.nn.functional.linear(inp, module.weight_ih_l0, module.bias_ih_l0).unbind(1)
             for module, inp in zip(layer, inputs, strict=True)
         ]
         joint = inputs[0].new_zeros(batch, size * len(layer))
@@ -138,7 +140,7 @@ class RecurrentEncoder(nn.Module):
             for d, module in enumerate(layer):
                 h_prev = joint[:, d * size : (d + 1) * size]  # read from the joint state
                 recurrent = torch.nn.functional.linear(h_prev, module.weight_hh_l0, module.bias_hh_l0)
-                h_new, cells[d] = self._step(projected[d][:, t], recurrent, h_prev, cells[d])
+                h_new, cells[d] = self._step(projected[d][t], recurrent, h_prev, cells[d])
                 new.append(h_new)
             joint = torch.cat(new, -1) if len(new) > 1 else new[0]
             states.append(joint)

@@ -54,6 +54,7 @@ def environment(device: torch.device, threads: int) -> dict[str, Any]:
     info["device"] = str(device)
     info["device_name"] = torch.cuda.get_device_name(device) if device.type == "cuda" else info["processor"]
     info["threads"] = threads
+    info["flush_denormal"] = torch.set_flush_denormal(True)  # True where the CPU supports it
     if device.type == "cuda":
         info["cuda"] = torch.version.cuda
         info["cudnn"] = torch.backends.cudnn.version()

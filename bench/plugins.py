@@ -29,6 +29,7 @@ BUILTIN_PLUGINS = {
     "lstm": "architectures.lstm",
     "bilstm": "architectures.bilstm",
     "adding": "tasks.adding",
+    "imdb": "tasks.imdb",
 }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -78,10 +77,9 @@ def _mean_std(cells: pd.DataFrame, column: str, scale: float) -> str:
     note = f" ({', '.join(flags)})" if flags else ""
     if n == 0:
         return "–" + note
-    digits = 1 if scale == 100.0 else 4
-    std = values.std(ddof=1) if n > 1 else math.nan
-    spread = f" ± {std:.{digits}f}" if n > 1 else ""
-    return f"{values.mean():.{digits}f}{spread} (n={n}){note}"
+    form = ".1f" if scale == 100.0 else ".3g"  # percentages, or 3 significant digits (MSE)
+    spread = f" ± {values.std(ddof=1):{form}}" if n > 1 else ""
+    return f"{values.mean():{form}}{spread} (n={n}){note}"
 
 
 def write_report(directory: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
