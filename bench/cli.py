@@ -8,8 +8,10 @@ from collections.abc import Sequence
 
 from bench.config import expand, parse_assignments
 from bench.errors import RnnbenchError
+from bench.figures import write_figures
+from bench.horizon import horizon_cells, horizon_table
 from bench.plugins import architectures, tasks
-from bench.report import write_report
+from bench.report import load_results, write_report
 from bench.store import Store
 from bench.suite import run_cells
 
@@ -35,10 +37,28 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=cmd_list)
 
     runner = commands.add_parser("run", help="train and evaluate architectures x tasks x seeds")
-    runner.add_argument("--arch", nargs="+", required=True, help="architecture names (see `rnnbench list`)")
     runner.add_argument("--task", nargs="+", required=True, help="task names")
-    runner.add_argument("--seeds", nargs="+", type=int, default=[0], help="random seeds (default: 0)")
-    runner.add_argument(
+    add_cell_options(runner)
+    runner.set_defaults(handler=cmd_run)
+
+    horizon = commands.add_parser("horizon", help="sweep sequence length T: the longest T each architecture solves")
+    horizon.add_argument("--task", required=True, help="a task with a T option and a solved threshold")
+    horizon.add_argument("--T", nargs="+", type=int, default=[10, 20, 50, 100, 200], help="sequence lengths")
+    add_cell_options(horizon)
+    horizon.set_defaults(handler=cmd_horizon)
+
+    report = commands.add_parser("report", help="summarise a results folder")
+    report.add_argument("directory")
+    report.set_defaults(handler=cmd_report)
+    return parser
+
+
+def add_cell_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--arch", nargs="+", required=True, help="architecture names (see `rnnbench list`)")
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, help="random seeds (default: 0 .. n-1, n = the tasks' default_seeds)"
+    )
+    parser.add_argument(
         "--set",
         nargs="+",
         action="extend",
@@ -46,15 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a setting: run settings, architecture or task options (prefix arch. or task. to be explicit)",
     )
-    runner.add_argument("--out", help="results folder (default: results/<tasks>)")
-    runner.add_argument("--retry-failed", action="store_true", help="rerun cells stored with status error")
-    runner.add_argument("--no-progress", action="store_true", help="no progress bars")
-    runner.set_defaults(handler=cmd_run)
+    parser.add_argument("--out", help="results folder (default: results/<tasks>)")
+    parser.add_argument("--retry-failed", action="store_true", help="rerun cells stored with status error")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
-    report = commands.add_parser("report", help="summarise a results folder")
-    report.add_argument("directory")
-    report.set_defaults(handler=cmd_report)
-    return parser
+
+def default_seeds(task_names: list[str]) -> list[int]:
+    return list(range(max(tasks().get(name).default_seeds for name in task_names)))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -67,8 +85,24 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    cells = expand(args.arch, args.task, args.seeds, parse_assignments(args.set))
+    seeds = args.seeds or default_seeds(args.task)
+    cells = expand(args.arch, args.task, seeds, parse_assignments(args.set))
     out = args.out or f"results/{'-'.join(args.task)}"
+    return run_and_report(cells, out, args)
+
+
+def cmd_horizon(args: argparse.Namespace) -> int:
+    seeds = args.seeds or default_seeds([args.task])
+    cells = horizon_cells(args.arch, args.task, args.T, seeds, parse_assignments(args.set))
+    out = args.out or f"results/horizon-{args.task}"
+    code = run_and_report(cells, out, args)
+    print(f"\nMemory horizon on {args.task} (seeds solved at each T; horizon: longest T solved by")
+    print("at least half the seeds, every shorter T too):\n")
+    print(horizon_table(load_results(out)).to_markdown())
+    return code
+
+
+def run_and_report(cells: list, out: str, args: argparse.Namespace) -> int:
     counts = run_cells(cells, Store(out), retry_failed=args.retry_failed, progress=not args.no_progress)
     print(
         f"{counts['ok']} ok, {counts['diverged']} diverged, {counts['error']} failed, "
@@ -88,10 +122,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+TITLES = {
+    "summary": "Test metric, mean ± std over seeds",
+    "solved": "Seeds that solved each task",
+    "gradients": "Gradient decay going back in time (median over seeds)",
+}
+
+
 def print_report(directory: str) -> None:
-    _, summary = write_report(directory)
-    print(summary.to_markdown())
-    print(f"\n(tables written to {directory}/summary.csv and {directory}/cells.csv)", file=sys.stderr)
+    tables = write_report(directory)
+    for name, title in TITLES.items():
+        table = tables.get(name)
+        if table is not None and not table.empty:
+            print(f"\n{title}:\n")
+            print(table.to_markdown(floatfmt=".3g"))
+    figures = write_figures(directory, tables["cells"])
+    print(f"\n(tables: {directory}/*.csv; figures: {len(figures)} files in {directory}/figures)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ BUILTIN_PLUGINS = {
     "bilstm": "architectures.bilstm",
     "adding": "tasks.adding",
     "imdb": "tasks.imdb",
+    "recall": "tasks.recall",
+    "temporal_order": "tasks.temporal_order",
 }
 
 

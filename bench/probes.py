@@ -30,7 +30,8 @@ def gradient_profile(model: nn.Module, task: Task, batch: Batch) -> dict[str, li
     inputs = batch.inputs.double() if batch.inputs.is_floating_point() else batch.inputs
     targets = batch.targets.double() if batch.targets.is_floating_point() else batch.targets
     lengths = batch.lengths.to(inputs.device)
-    x = probe.adapter(inputs)
+    # a leaf: gradients stop here instead of flowing on into the adapter's weights
+    x = probe.adapter(inputs).detach().requires_grad_()
     unrolled = getattr(probe.encoder, "unrolled", None)
     if unrolled is not None:
         final, states = unrolled(x, lengths)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bench.store import Store
@@ -72,7 +73,8 @@ def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _mean_std(cells: pd.DataFrame, column: str, scale: float) -> str:
     values = cells[column].astype(float) * scale
-    n = int(values.notna().sum())
+    values = values[np.isfinite(values)]  # a diverged cell may score inf; its status says so
+    n = len(values)
     flags = [f"{count} {status}" for status, count in cells["status"].value_counts().items() if status != "ok"]
     note = f" ({', '.join(flags)})" if flags else ""
     if n == 0:
@@ -82,11 +84,50 @@ def _mean_std(cells: pd.DataFrame, column: str, scale: float) -> str:
     return f"{values.mean():{form}}{spread} (n={n}){note}"
 
 
-def write_report(directory: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write ``cells.csv`` and ``summary.csv`` into the results folder; return both tables."""
+GRADIENT_COLUMNS = {"half_life": "half-life (steps)", "decay_per_step": "decades/step", "first_to_last": "first/last"}
+
+
+def gradient_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per architecture and task: how fast the gradient decays going back, at initialisation
+    and after training (median over seeds). One row per direction of a bidirectional model;
+    the input gradient dL/dx_t for encoders without ``unrolled()``."""
+    rows = []
+    for (task, arch), cells in frame.groupby(["task", "arch"], sort=True):
+
+        def present(profile: str) -> bool:
+            column = f"grad_init_{profile}_half_life"
+            return column in cells and cells[column].notna().any()  # noqa: B023 (used at once)
+
+        profiles = [p for p in ("forward", "backward") if present(p)] or [p for p in ("input",) if present(p)]
+        for profile in profiles:
+            row = {"task": task, "arch": arch, "gradient": "dL/dx" if profile == "input" else f"dL/dh {profile}"}
+            for moment in ("init", "trained"):
+                for name, label in GRADIENT_COLUMNS.items():
+                    row[f"{label} {moment}"] = cells[f"grad_{moment}_{profile}_{name}"].astype(float).median()
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["task", "arch", "gradient"]) if rows else pd.DataFrame()
+
+
+def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Seeds that solved each probe, per architecture and task (tasks with a threshold only)."""
+    judged = frame[frame["solved"].notna()]
+    if judged.empty:
+        return pd.DataFrame()
+    solved = judged.assign(solved=judged["solved"].astype(bool))
+    counts = solved.groupby(["arch", "task"])["solved"].agg(["sum", "count"])
+    labels = counts.apply(lambda r: f"{int(r['sum'])}/{int(r['count'])}", axis=1)
+    return labels.unstack("task").rename_axis(columns=None)
+
+
+def write_report(directory: str | os.PathLike) -> dict[str, pd.DataFrame]:
+    """Write every table as CSV into the results folder; return them by name."""
     directory = Path(directory)
     frame = load_results(directory)
-    summary = summary_table(frame) if not frame.empty else pd.DataFrame()
-    frame.to_csv(directory / "cells.csv", index=False)
-    summary.to_csv(directory / "summary.csv")
-    return frame, summary
+    tables = {"cells": frame}
+    if not frame.empty:
+        tables["summary"] = summary_table(frame)
+        tables["solved"] = verdict_table(frame)
+        tables["gradients"] = gradient_table(frame)
+    for name, table in tables.items():
+        table.to_csv(directory / f"{name}.csv", index=name != "cells")
+    return tables

@@ -78,6 +78,8 @@ class Task:
     defaults: ClassVar[Mapping[str, Any]] = {}
     # Training settings that suit this task, overriding `bench.config.RunConfig`'s defaults.
     train_defaults: ClassVar[Mapping[str, Any]] = {}
+    # Seeds a run uses when none are given: probes judge "solved" by the success rate over seeds.
+    default_seeds: ClassVar[int] = 1
     # Metric value at which the task counts as solved (probes); None when it has none.
     solved_threshold: ClassVar[float | None] = None
 

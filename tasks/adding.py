@@ -35,6 +35,7 @@ class AddingTask(Task):
     name = "adding"
     description = "Adding problem: regress the sum of two marked values far apart in a sequence."
     kind = "regression"
+    default_seeds = 3
     defaults = {
         "T": 50,  # sequence length
         "train_size": 20_000,  # generated training sequences (the step budget may reuse them)

@@ -82,7 +82,7 @@ def iter_documents(path: Path) -> Iterator[tuple[str, bytes]]:
     """(member name, raw bytes) of every labelled review under ``path``, archive or folder."""
     try:
         yield from _read_archive(path) if path.is_file() else _read_folder(path)
-    except (tarfile.TarError, EOFError, zlib.error) as exc:
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(
             f"cannot read the archive {path}: {type(exc).__name__}: {exc}. It is truncated or corrupt; "
             f"download it again with `rnnbench data imdb`."

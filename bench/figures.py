@@ -1,0 +1,157 @@
+"""Figures written with every results folder (PNG and SVG), one set per task:
+
+- ``gradients_<task>``: gradient norm against steps back from the last token, log scale,
+  one line per architecture (and direction), at initialisation and after training;
+- ``curves_<task>``: validation metric against training step, chance level drawn;
+- ``horizon_<task>``: test metric against sequence length T (when several T were run),
+  chance level and solved threshold drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from bench.store import Store
+
+STYLES = {"forward": "-", "backward": "--", "input": ":"}
+
+
+def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Path]:
+    """Draw every figure the results support; return the files written."""
+    directory = Path(directory)
+    records = [r for r in Store(directory).records() if r.get("status") != "error"]
+    written = []
+    for task in sorted({r["task"] for r in records}):
+        task_records = [r for r in records if r["task"] == task]
+        figures = {"gradients": gradient_figure(task_records), "curves": learning_curves(task_records)}
+        cells = frame[frame["task"] == task]
+        if "task.T" in cells and cells["task.T"].nunique() > 1:
+            figures["horizon"] = horizon_figure(cells, task_records[0])
+        for name, figure in figures.items():
+            if figure is None:
+                continue
+            for suffix in ("png", "svg"):
+                path = directory / "figures" / f"{name}_{task}.{suffix}"
+                path.parent.mkdir(exist_ok=True)
+                figure.savefig(path, dpi=120, bbox_inches="tight")
+                written.append(path)
+            plt.close(figure)
+    return written
+
+
+def _longest_T(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Gradient and learning curves are drawn for one T: the longest run."""
+    lengths = [r["config"]["task_options"].get("T") for r in records]
+    if any(T is None for T in lengths):
+        return records
+    longest = max(lengths)
+    return [r for r, T in zip(records, lengths, strict=True) if longest == T]
+
+
+def gradient_figure(records: list[dict[str, Any]]):
+    records = [r for r in _longest_T(records) if r.get("gradients")]
+    if not records:
+        return None
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    colors = _colors(records)
+    for axis, moment, title in ((axes[0], 0, "at initialisation"), (axes[1], -1, "after training")):
+        curves = defaultdict(list)  # (arch, profile) -> one curve per seed
+        for record in records:
+            profiles = record["gradients"][moment]["norms"]
+            hidden = [p for p in ("forward", "backward") if p in profiles]
+            for profile in hidden or ["input"]:
+                curves[(record["arch"], profile)].append(np.asarray(profiles[profile], dtype=float))
+        for (arch, profile), runs in sorted(curves.items()):
+            length = min(len(run) for run in runs)
+            mean = np.exp(np.mean([np.log(np.maximum(run[:length], 1e-300)) for run in runs], axis=0))
+            label = arch + ("" if profile == "forward" else f" ({profile})")
+            axis.plot(np.arange(length), mean, STYLES[profile], color=colors[arch], label=label, linewidth=1.6)
+        step = records[0]["gradients"][moment]["step"] if moment == 0 else "end"
+        axis.set_title(f"{title} (step {step})")
+        axis.set_yscale("log")
+        axis.set_xlabel("timesteps before the last token")
+        axis.grid(True, which="major", alpha=0.3)
+    axes[0].set_ylabel("‖∂L/∂h_t‖, mean over sequences (log)")
+    axes[1].legend(fontsize=8, loc="best")
+    figure.suptitle(_title(records[0], "gradient reaching each timestep"))
+    return figure
+
+
+def learning_curves(records: list[dict[str, Any]]):
+    records = [r for r in _longest_T(records) if r.get("history")]
+    if not records:
+        return None
+    metric = records[0]["metric"]
+    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    colors = _colors(records)
+    by_arch = defaultdict(list)
+    for record in records:
+        by_arch[record["arch"]].append(record["history"])
+    for arch, histories in sorted(by_arch.items()):
+        steps = [h["step"] for h in histories[0]]
+        values = np.array([[h[f"valid_{metric}"] for h in history][: len(steps)] for history in histories])
+        axis.plot(steps, np.nanmean(values, axis=0), color=colors[arch], label=arch, linewidth=1.6)
+    _reference_lines(axis, records[0])
+    axis.set_xlabel("training step")
+    axis.set_ylabel(f"validation {metric}" + (" (log)" if metric == "mse" else ""))
+    if metric == "mse":
+        axis.set_yscale("log")
+    axis.legend(fontsize=8)
+    axis.grid(True, alpha=0.3)
+    axis.set_title(_title(records[0], "learning curves"))
+    return figure
+
+
+def horizon_figure(frame: pd.DataFrame, example: dict[str, Any]):
+    metric = example["metric"]
+    column = f"test_{metric}"
+    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    colors = _colors([{"arch": a} for a in frame["arch"]])
+    for arch, cells in sorted(frame.groupby("arch")):
+        stats = cells.groupby("task.T")[column].agg(["mean", "std"])
+        axis.errorbar(
+            stats.index,
+            stats["mean"],
+            yerr=stats["std"].fillna(0),
+            marker="o",
+            capsize=3,
+            color=colors[arch],
+            label=arch,
+        )
+    _reference_lines(axis, example)
+    axis.set_xscale("log")
+    axis.set_xlabel("sequence length T (log)")
+    axis.set_ylabel(f"test {metric}, mean ± std over seeds")
+    if metric == "mse":
+        axis.set_yscale("log")
+    axis.legend(fontsize=8)
+    axis.grid(True, alpha=0.3)
+    axis.set_title(f"{example['task']}: memory horizon")
+    return figure
+
+
+def _reference_lines(axis, record: dict[str, Any]) -> None:
+    if record.get("chance") is not None:
+        axis.axhline(record["chance"], color="grey", linestyle="--", linewidth=1, label="chance")
+    if record.get("solved_threshold") is not None:
+        axis.axhline(record["solved_threshold"], color="green", linestyle=":", linewidth=1, label="solved")
+
+
+def _title(record: dict[str, Any], what: str) -> str:
+    T = record["config"]["task_options"].get("T")
+    return f"{record['task']}{f', T={T}' if T else ''}: {what}"
+
+
+def _colors(records) -> dict[str, Any]:
+    palette = plt.get_cmap("tab10").colors
+    return {arch: palette[i % len(palette)] for i, arch in enumerate(sorted({r["arch"] for r in records}))}

@@ -1,0 +1,54 @@
+"""Memory horizon: sweep the sequence length T and find the longest T each architecture solves.
+
+A (architecture, T) pair is solved when at least half of its seeds reach the task's solved
+threshold; the horizon is the longest T solved with every shorter T solved too. The success
+rate over seeds is reported beside every verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from bench.config import Cell, expand
+from bench.errors import ConfigError
+from bench.plugins import tasks
+
+
+def horizon_cells(
+    arch_names: Iterable[str],
+    task_name: str,
+    lengths: Iterable[int],
+    seeds: Iterable[int],
+    overrides: Mapping[str, Any] | None = None,
+) -> list[Cell]:
+    task = tasks().get(task_name)
+    if "T" not in task.defaults:
+        raise ConfigError(f"task '{task_name}' has no sequence length option T; horizon sweeps need one")
+    if task.solved_threshold is None:
+        raise ConfigError(f"task '{task_name}' has no solved threshold; horizon sweeps need one")
+    overrides = dict(overrides or {})
+    if "T" in overrides or "task.T" in overrides:
+        raise ConfigError("give sequence lengths with --T, not --set T=...")
+    arch_names, seeds = list(arch_names), list(seeds)
+    return [cell for T in lengths for cell in expand(arch_names, [task_name], seeds, {**overrides, "T": T})]
+
+
+def horizon_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per architecture: success rate at each T, and the horizon (longest T solved in a row)."""
+    frame = frame[frame["task.T"].notna()].copy()
+    frame["solved"] = frame["solved"].fillna(False).astype(bool)
+    rate = frame.groupby(["arch", "task.T"])["solved"].agg(["sum", "count"])
+    table = {}
+    for arch, group in rate.groupby(level="arch"):
+        row, horizon, unbroken = {}, None, True
+        for (_, T), (solved, count) in group.iterrows():
+            row[f"T={int(T)}"] = f"{int(solved)}/{int(count)}"
+            unbroken = unbroken and solved * 2 >= count
+            if unbroken:
+                horizon = int(T)
+        row["horizon"] = horizon if horizon is not None else "< " + str(int(group.index[0][1]))
+        table[arch] = row
+    return pd.DataFrame(table).T.rename_axis("arch")
