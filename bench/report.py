@@ -22,7 +22,8 @@ def load_results(directory: str | os.PathLike) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    return frame.sort_values(["task", "arch", "seed"], kind="stable").reset_index(drop=True)
+    order = ["task", "task.T", "arch", "seed"] if "task.T" in frame else ["task", "arch", "seed"]
+    return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
 
 def _flatten(record: dict[str, Any]) -> dict[str, Any]:
@@ -60,11 +61,19 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def with_length(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds ``experiment``: the task, with its T when the task has one (probes are compared
+    at one sequence length at a time)."""
+    lengths = frame["task.T"] if "task.T" in frame else pd.Series(index=frame.index, dtype=float)
+    label = [task if pd.isna(T) else f"{task} T={int(T)}" for task, T in zip(frame["task"], lengths, strict=True)]
+    return frame.assign(experiment=label)
+
+
 def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Architecture x task: headline test metric, mean ± std over seeds (accuracy in %)."""
     table: dict[str, dict[str, str]] = {}
-    for (task, metric), group in frame.groupby(["task", "metric"], sort=True):
-        column = f"{task} ({'acc %' if metric == 'accuracy' else metric})"
+    for (experiment, metric), group in with_length(frame).groupby(["experiment", "metric"], sort=False):
+        column = f"{experiment} ({'acc %' if metric == 'accuracy' else metric})"
         scale = 100.0 if metric == "accuracy" else 1.0
         for arch, cells in group.groupby("arch", sort=True):
             table.setdefault(arch, {})[column] = _mean_std(cells, f"test_{metric}", scale)
@@ -92,7 +101,7 @@ def gradient_table(frame: pd.DataFrame) -> pd.DataFrame:
     and after training (median over seeds). One row per direction of a bidirectional model;
     the input gradient dL/dx_t for encoders without ``unrolled()``."""
     rows = []
-    for (task, arch), cells in frame.groupby(["task", "arch"], sort=True):
+    for (task, arch), cells in with_length(frame).groupby(["experiment", "arch"], sort=False):
 
         def present(profile: str) -> bool:
             column = f"grad_init_{profile}_half_life"
@@ -110,13 +119,13 @@ def gradient_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Seeds that solved each probe, per architecture and task (tasks with a threshold only)."""
-    judged = frame[frame["solved"].notna()]
+    judged = with_length(frame[frame["solved"].notna()])
     if judged.empty:
         return pd.DataFrame()
     solved = judged.assign(solved=judged["solved"].astype(bool))
-    counts = solved.groupby(["arch", "task"])["solved"].agg(["sum", "count"])
+    counts = solved.groupby(["arch", "experiment"], sort=False)["solved"].agg(["sum", "count"])
     labels = counts.apply(lambda r: f"{int(r['sum'])}/{int(r['count'])}", axis=1)
-    return labels.unstack("task").rename_axis(columns=None)
+    return labels.unstack("experiment").rename_axis(columns=None)
 
 
 def write_report(directory: str | os.PathLike) -> dict[str, pd.DataFrame]:

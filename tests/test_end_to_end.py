@@ -53,7 +53,7 @@ def test_run_writes_records_and_a_report_then_redoes_nothing(tmp_path, capsys):
     first = capsys.readouterr()
     records = sorted(out.glob("cells/*.json"))
     assert len(records) == 4
-    assert "| arch" in first.out and "adding (mse)" in first.out and "(n=2)" in first.out
+    assert "| arch" in first.out and "adding T=8 (mse)" in first.out and "(n=2)" in first.out
     assert (out / "summary.csv").exists() and (out / "cells.csv").exists()
 
     record = json.loads(records[0].read_text())
