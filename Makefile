@@ -7,7 +7,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean
+.PHONY: demo gradients horizon imdb test bench bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,29 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/rnnbench run --arch rnn gru lstm bilstm --task adding --out results/demo
+	$(BIN)/rnnbench run --arch rnn gru lstm bilstm --task adding --seeds 0 --out results/demo
+
+# The vanishing gradient on the adding problem at T=100 (3 seeds); figures in results/gradients/figures
+gradients: $(VENV)/.installed
+	$(BIN)/rnnbench run --arch rnn gru lstm bilstm --task adding --set T=100 --out results/gradients
+
+# The longest T each architecture solves on the adding problem (3 seeds per T)
+horizon: $(VENV)/.installed
+	$(BIN)/rnnbench horizon --arch rnn gru lstm bilstm --task adding --T 10 20 50 100 200 --out results/horizon
+
+# IMDB: needs the archive (rnnbench data imdb, or RNNBENCH_DATA=path/to/aclImdb_v1.tar.gz)
+imdb: $(VENV)/.installed
+	$(BIN)/rnnbench run --arch rnn gru lstm bilstm --task imdb --seeds 0 1 --out results/imdb
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
+
+# Benchmarks: outside the default test run; JSON kept per run in .benchmarks/
+bench: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-autosave -o addopts=""
+
+bench-prepare: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/benchmarks/test_prepare_imdb.py --benchmark-enable --benchmark-autosave -o addopts=""
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

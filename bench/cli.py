@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_cell_options(horizon)
     horizon.set_defaults(handler=cmd_horizon)
 
+    data = commands.add_parser("data", help="download a task's data (for example: rnnbench data imdb)")
+    data.add_argument("task")
+    data.set_defaults(handler=cmd_data)
+
     report = commands.add_parser("report", help="summarise a results folder")
     report.add_argument("directory")
     report.set_defaults(handler=cmd_report)
@@ -111,6 +115,15 @@ def run_and_report(cells: list, out: str, args: argparse.Namespace) -> int:
     )
     print_report(out)
     return 1 if counts["error"] else 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    location = tasks().get(args.task).download()
+    if location is None:
+        print(f"task '{args.task}' generates its data; there is nothing to download", file=sys.stderr)
+    else:
+        print(location)
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -111,6 +111,11 @@ class Task:
 
     # --- what a plugin may override ------------------------------------------------------
 
+    def download(self) -> str | None:
+        """Fetch the task's data files (``rnnbench data NAME``); return where they went.
+        Tasks that generate their data have nothing to fetch and return None."""
+        return None
+
     @property
     def metric(self) -> str:
         """Name of the headline metric."""

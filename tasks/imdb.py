@@ -19,7 +19,7 @@ from torch import nn
 
 from bench import SequenceSet, Task, TaskData, hookimpl
 from bench.environment import cpu_count
-from tasks.imdb_files import locate
+from tasks.imdb_files import download, locate
 from tasks.imdb_prepare import PAD_INDEX, EncodedSplit, PipelineSettings, load
 
 
@@ -75,6 +75,9 @@ class IMDBTask(Task):
                 "prepare_seconds": seconds,
             },
         )
+
+    def download(self) -> str:
+        return str(download())
 
     def input_adapter(self, data: TaskData, embed_size: int, options: Mapping[str, Any]) -> nn.Module:
         return nn.Sequential(

@@ -1,7 +1,7 @@
 """Built-in task plugin `recall`: delayed recall of the first token.
 
 The first token is one of ``K`` keys; ``T - 1`` distractors follow, drawn from a separate
-alphabet of ``distractors`` symbols; the label is the key. Nothing after the first step
+alphabet of ``distractors`` symbols (by default a single "blank"); the label is the key. Nothing after the first step
 carries information, so a model must hold the key for ``T - 1`` steps, and the gradient
 that would teach it to do so must travel back just as far. Chance is 1/K; solved at >= 95%.
 """
@@ -33,9 +33,12 @@ class RecallTask(Task):
     kind = "classification"
     default_seeds = 3
     defaults = {
-        "T": 100,  # sequence length, key included
+        "T": 50,  # sequence length, key included
         "K": 4,  # distinct keys (chance is 1/K)
-        "distractors": 4,  # distinct distractor symbols; 1 makes a constant blank
+        # Distinct distractor symbols. 1 is a constant blank, as in the copy-memory task. With
+        # 4 random symbols every architecture stayed at chance at T=50 in 3,000 steps (seed 0);
+        # with the blank, rnn, lstm and gru all solved T=20 and only gru solved T=50.
+        "distractors": 1,
         "train_size": 20_000,
         "valid_size": 1_000,
         "test_size": 2_000,

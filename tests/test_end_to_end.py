@@ -183,3 +183,10 @@ def test_bad_override_fails_before_training(tmp_path, capsys):
 def test_missing_values_are_argparse_errors(bad):
     with pytest.raises(SystemExit):
         main(["run", "--task", "adding", bad])
+
+
+def test_data_command_explains_generated_tasks(capsys):
+    assert main(["data", "adding"]) == 0
+    assert "nothing to download" in capsys.readouterr().err
+    assert main(["data", "imbd"]) == 2
+    assert "Did you mean 'imdb'" in capsys.readouterr().err
