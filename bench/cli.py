@@ -139,6 +139,7 @@ TITLES = {
     "summary": "Test metric, mean ± std over seeds",
     "solved": "Seeds that solved each task",
     "gradients": "Gradient decay going back in time (median over seeds)",
+    "throughput": "Throughput (median over seeds)",
 }
 
 

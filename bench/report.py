@@ -128,6 +128,27 @@ def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
     return labels.unstack("experiment").rename_axis(columns=None)
 
 
+THROUGHPUT_COLUMNS = {
+    "train_tokens_per_s": "train tokens/s",
+    "train_samples_per_s": "train samples/s",
+    "train_step_median_ms": "train step ms (median)",
+    "eval_tokens_per_s": "eval tokens/s",
+    "params": "parameters",
+    "peak_memory_mb": "peak memory MB",
+}
+
+
+def throughput_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per architecture and task: speed and size, median over seeds (warm-up excluded)."""
+    present = [c for c in THROUGHPUT_COLUMNS if c in frame]
+    if not present:
+        return pd.DataFrame()
+    table = with_length(frame).groupby(["experiment", "arch"], sort=False)[present].median()
+    counts = [c for c in present if c != "train_step_median_ms"]  # read as whole numbers
+    table[counts] = table[counts].round().astype("Int64")
+    return table.rename(columns=THROUGHPUT_COLUMNS).rename_axis(["task", "arch"])
+
+
 def write_report(directory: str | os.PathLike) -> dict[str, pd.DataFrame]:
     """Write every table as CSV into the results folder; return them by name."""
     directory = Path(directory)
@@ -137,6 +158,7 @@ def write_report(directory: str | os.PathLike) -> dict[str, pd.DataFrame]:
         tables["summary"] = summary_table(frame)
         tables["solved"] = verdict_table(frame)
         tables["gradients"] = gradient_table(frame)
+        tables["throughput"] = throughput_table(frame)
     for name, table in tables.items():
         table.to_csv(directory / f"{name}.csv", index=name != "cells")
     return tables
