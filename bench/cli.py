@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from bench.checks import run_checks
 from bench.config import expand, parse_assignments
 from bench.errors import RnnbenchError
 from bench.figures import write_figures
@@ -46,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     horizon.add_argument("--T", nargs="+", type=int, default=[10, 20, 50, 100, 200], help="sequence lengths")
     add_cell_options(horizon)
     horizon.set_defaults(handler=cmd_horizon)
+
+    check = commands.add_parser("check", help="run the encoder contract checks on architectures")
+    check.add_argument("arch", nargs="*", help="architecture names (default: every registered one)")
+    check.set_defaults(handler=cmd_check)
 
     data = commands.add_parser("data", help="download a task's data (for example: rnnbench data imdb)")
     data.add_argument("task")
@@ -115,6 +120,21 @@ def run_and_report(cells: list, out: str, args: argparse.Namespace) -> int:
     )
     print_report(out)
     return 1 if counts["error"] else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    registry = architectures()
+    failed = 0
+    for name in args.arch or registry.names():
+        print(f"{name} (plugin: {registry.plugin_of(name)})")
+        for result in run_checks(registry.get(name)):
+            mark = {True: "pass", False: "FAIL", None: "skip"}[result.passed]
+            print(f"  {mark}  {result.check:<24} {result.detail}")
+            if result.passed is False:
+                print(f"        fix: {result.fix}")
+                failed += 1
+    print(f"\n{failed} check(s) failed" if failed else "\nall checks passed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_data(args: argparse.Namespace) -> int:

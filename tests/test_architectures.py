@@ -1,4 +1,5 @@
-"""The encoder contract, checked for every registered architecture (plugins get it for free)."""
+"""The encoder contract, for every registered architecture (plugins get it for free), using
+the same checks as `rnnbench check`; then what is specific to the built-in encoders."""
 
 from __future__ import annotations
 
@@ -6,9 +7,76 @@ import pytest
 import torch
 
 import bench
+from bench import Architecture
+from bench.checks import CHECKS, HIDDEN, INPUT, run_checks
+from bench.cli import main
 
-ARCHITECTURES = bench.list_architectures()
-INPUT, HIDDEN = 5, 8
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("name", bench.list_architectures())
+def test_contract(name, check):
+    result = check(bench.get_architecture(name))
+    if result.passed is None:
+        pytest.skip(result.detail)
+    assert result.passed, f"{result.detail}. Fix: {result.fix}"
+
+
+class LastPadded(torch.nn.Module):
+    """Reads the last *padded* step: the classic bug."""
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.rnn = torch.nn.GRU(input_size, hidden_size, batch_first=True)
+        self.output_size = hidden_size
+
+    def forward(self, x, lengths):
+        return self.rnn(x)[0][:, -1]
+
+
+class WrongShape(LastPadded):
+    def forward(self, x, lengths):
+        return self.rnn(x)[0]
+
+
+class Detached(LastPadded):
+    def forward(self, x, lengths):
+        out = self.rnn(torch.cat([x[:, :2].detach(), x[:, 2:]], 1))[0]  # cuts the first steps off
+        return out[torch.arange(len(x)), lengths - 1]
+
+
+class Exploding(LastPadded):
+    def forward(self, x, lengths):
+        return (x.abs() + 2).cumprod(1)[torch.arange(len(x)), lengths - 1, :1].expand(-1, self.output_size)
+
+
+@pytest.mark.parametrize(
+    ("encoder", "check", "fix"),
+    [
+        (LastPadded, "padding invariance", "own last real step"),
+        (WrongShape, "output shape", "one float32 vector"),
+        (Detached, "gradient reaches step 0", "every input step"),
+        (Exploding, "finite on T=1000", "bound the state"),
+    ],
+)
+def test_checks_catch_broken_encoders_and_say_how_to_fix(encoder, check, fix):
+    results = {r.check: r for r in run_checks(Architecture("broken", "Broken.", encoder))}
+    assert results[check].passed is False
+    assert fix in results[check].fix
+
+
+def test_check_command_reports_failures_with_fixes(register_plugin, capsys):
+    import types
+
+    from bench import hookimpl
+
+    plugin = types.SimpleNamespace(
+        rnnbench_register_architectures=hookimpl(lambda: [Architecture("leaky", "Reads padding.", LastPadded)])
+    )
+    register_plugin(plugin, "leaky-plugin")
+    assert main(["check", "leaky"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  padding invariance" in out and "fix: read each sequence's state" in out
+    assert main(["check", "gru"]) == 0
 
 
 def build(name: str, **options) -> torch.nn.Module:
@@ -16,69 +84,16 @@ def build(name: str, **options) -> torch.nn.Module:
     return bench.get_architecture(name).build(INPUT, HIDDEN, **options).eval()
 
 
-@pytest.mark.parametrize("name", ARCHITECTURES)
-def test_output_shape(name):
-    encoder = build(name)
-    final = encoder(torch.randn(3, 7, INPUT), torch.tensor([7, 2, 5]))
-    assert final.shape == (3, encoder.output_size)
-    assert final.dtype == torch.float32
-
-
-@pytest.mark.parametrize("name", ARCHITECTURES)
-def test_padding_never_changes_the_final_state(name):
-    encoder = build(name)
-    short = torch.randn(1, 4, INPUT)
-    alone = encoder(short, torch.tensor([4]))
-    # inside a batch with longer neighbours, its padding filled with large garbage
-    batch = torch.randn(3, 11, INPUT)
-    batch[1, :4] = short[0]
-    batch[1, 4:] = 1e3 * torch.randn(7, INPUT)
-    together = encoder(batch, torch.tensor([11, 4, 9]))
-    torch.testing.assert_close(together[1:2], alone, atol=1e-5, rtol=0)
-
-
-@pytest.mark.parametrize("name", ARCHITECTURES)
-def test_unrolled_matches_fused(name):
-    encoder = build(name)
-    if not hasattr(encoder, "unrolled"):
-        pytest.skip(f"{name} has no unrolled(); probes use input gradients")
-    x, lengths = torch.randn(4, 9, INPUT), torch.tensor([9, 3, 6, 1])
-    final, states = encoder.unrolled(x, lengths)
-    torch.testing.assert_close(final, encoder(x, lengths), atol=1e-5, rtol=0)
-    assert len(states) == 9
-    assert states[0].shape == (4, encoder.output_size)
-
-
-@pytest.mark.parametrize("name", ARCHITECTURES)
-def test_unrolled_states_lie_on_the_recurrent_path(name):
-    encoder = build(name)
-    if not hasattr(encoder, "unrolled"):
-        pytest.skip(f"{name} has no unrolled()")
-    final, states = encoder.unrolled(torch.randn(2, 6, INPUT), torch.tensor([6, 6]))
-    (grad,) = torch.autograd.grad(final.sum(), [states[0]])
-    # the first state reaches the final one only through the recurrence
-    assert grad.abs().sum() > 0
-
-
-@pytest.mark.parametrize("name", ARCHITECTURES)
-def test_gradient_reaches_the_first_input(name):
-    encoder = build(name)
-    x = torch.randn(3, 12, INPUT, requires_grad=True)
-    encoder(x, torch.tensor([12, 5, 8])).sum().backward()
-    assert (x.grad[:, 0].abs().sum(-1) > 0).all()
-
-
-@pytest.mark.parametrize("name", ARCHITECTURES)
+@pytest.mark.parametrize("name", ["rnn", "gru", "lstm", "bilstm"])
 def test_stacked_layers_keep_the_contract(name):
-    arch = bench.get_architecture(name)
-    if "num_layers" not in arch.defaults:
-        pytest.skip(f"{name} has no num_layers option")
     encoder = build(name, num_layers=2)
     x = torch.randn(2, 7, INPUT)
     x[1, 3:] = 100.0
     lengths = torch.tensor([7, 3])
     alone = encoder(x[1:2, :3], lengths[1:2])
     torch.testing.assert_close(encoder(x, lengths)[1:2], alone, atol=1e-5, rtol=0)
+    final, _ = encoder.unrolled(x, lengths)
+    torch.testing.assert_close(final, encoder(x, lengths), atol=1e-5, rtol=0)
 
 
 def test_bilstm_backward_direction_sees_the_whole_sequence():
