@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bench.checks import run_checks
 from bench.config import expand, parse_assignments
@@ -13,6 +14,7 @@ from bench.figures import write_figures
 from bench.horizon import horizon_cells, horizon_table
 from bench.plugins import architectures, tasks
 from bench.report import load_results, write_report
+from bench.scaffold import write_plugin
 from bench.store import Store
 from bench.suite import run_cells
 
@@ -51,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="run the encoder contract checks on architectures")
     check.add_argument("arch", nargs="*", help="architecture names (default: every registered one)")
     check.set_defaults(handler=cmd_check)
+
+    scaffold = commands.add_parser("new-plugin", help="write a skeleton architecture plugin package")
+    scaffold.add_argument("name", help="the architecture's name (a Python identifier)")
+    scaffold.add_argument("--dir", default=".", help="where to create rnnbench-NAME/ (default: here)")
+    scaffold.set_defaults(handler=cmd_new_plugin)
 
     data = commands.add_parser("data", help="download a task's data (for example: rnnbench data imdb)")
     data.add_argument("task")
@@ -135,6 +142,12 @@ def cmd_check(args: argparse.Namespace) -> int:
                 failed += 1
     print(f"\n{failed} check(s) failed" if failed else "\nall checks passed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_new_plugin(args: argparse.Namespace) -> int:
+    root = write_plugin(args.name, Path(args.dir))
+    print(f"wrote {root}; next: pip install -e {root} && rnnbench check {args.name}")
+    return 0
 
 
 def cmd_data(args: argparse.Namespace) -> int:

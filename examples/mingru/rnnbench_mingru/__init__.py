@@ -1,0 +1,1 @@
+"""minGRU for rnnbench: see plugin.py."""
