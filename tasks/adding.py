@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from bench import SequenceSet, Task, TaskData, hookimpl
-from tasks.synthetic import split_generator
+from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, split_generator
 
 
 def make_adding(size: int, steps: int, generator: torch.Generator) -> SequenceSet:
@@ -38,18 +38,9 @@ class AddingTask(Task):
     default_seeds = 3
     defaults = {
         "T": 50,  # sequence length
-        "train_size": 20_000,  # generated training sequences (the step budget may reuse them)
-        "valid_size": 1_000,
-        "test_size": 2_000,
+        **PROBE_SIZES,
     }
-    train_defaults = {
-        "hidden_size": 64,
-        "embed_size": 16,  # the two input channels are projected to this size
-        "batch_size": 32,
-        "lr": 2e-3,
-        "max_steps": 3_000,
-        "eval_every": 250,
-    }
+    train_defaults = PROBE_TRAINING
     solved_threshold = 0.01  # test MSE
 
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:

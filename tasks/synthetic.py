@@ -6,6 +6,20 @@ import torch
 
 SPLITS = ("train", "valid", "test")
 
+# Generated sequences per split (the step budget may pass over the training set more than once).
+PROBE_SIZES = {"train_size": 20_000, "valid_size": 1_000, "test_size": 2_000}
+
+# The probes' training budget: the setting of the measurements these tasks reproduce (adding
+# problem, H=64, batch 32, Adam 2e-3, clip 1, 3,000 steps), with a validation every 250 steps.
+PROBE_TRAINING = {
+    "hidden_size": 64,
+    "embed_size": 16,  # inputs (two channels, or a handful of symbols) are projected to this size
+    "batch_size": 32,
+    "lr": 2e-3,
+    "max_steps": 3_000,
+    "eval_every": 250,
+}
+
 
 def split_generator(seed: int, split: str) -> torch.Generator:
     """Independent, reproducible stream per (seed, split): CPU generators give the same

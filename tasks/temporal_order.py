@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from bench import SequenceSet, Task, TaskData, hookimpl
-from tasks.synthetic import SPLITS, split_generator
+from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, SPLITS, split_generator
 
 PAD, B, E, X, Y = 0, 1, 2, 3, 4
 DISTRACTORS = (5, 6, 7, 8)  # a, b, c, d
@@ -48,18 +48,9 @@ class TemporalOrderTask(Task):
     default_seeds = 3
     defaults = {
         "T": 100,  # sequence length
-        "train_size": 20_000,
-        "valid_size": 1_000,
-        "test_size": 2_000,
+        **PROBE_SIZES,
     }
-    train_defaults = {
-        "hidden_size": 64,
-        "embed_size": 16,
-        "batch_size": 32,
-        "lr": 2e-3,
-        "max_steps": 3_000,
-        "eval_every": 250,
-    }
+    train_defaults = PROBE_TRAINING
     solved_threshold = 0.95
 
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
