@@ -7,7 +7,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo gradients horizon imdb test bench bench-prepare lint clean
+.PHONY: demo gradients horizon imdb test bench compare bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: $(VENV)/.installed
 # Benchmarks: outside the default test run; JSON kept per run in .benchmarks/
 bench: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-enable --benchmark-autosave -o addopts=""
+
+# Side by side: runner vs hand-written step, exact final state vs pack_padded / unmasked, FLOP/s
+compare: $(VENV)/.installed
+	$(BIN)/python -m tests.benchmarks.compare_paths --out results/compare_paths.csv
 
 bench-prepare: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/benchmarks/test_prepare_imdb.py --benchmark-enable --benchmark-autosave -o addopts=""
