@@ -19,7 +19,16 @@ class SequenceModel(nn.Module):
         self.head = head
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(self.adapter(inputs), lengths))
+        x = self.adapter(inputs)
+        final = self.encoder(x, lengths)
+        expected = (x.shape[0], self.encoder.output_size)
+        if not isinstance(final, torch.Tensor) or final.shape != expected or final.dtype != x.dtype:
+            got = f"{tuple(final.shape)} {final.dtype}" if isinstance(final, torch.Tensor) else type(final).__name__
+            raise PluginError(
+                f"encoder {type(self.encoder).__name__} returned {got}; the contract is one {x.dtype} vector of "
+                f"output_size={self.encoder.output_size} per sequence, shape {expected}. Run `rnnbench check`."
+            )
+        return self.head(final)
 
 
 def build_model(task: Task, arch: Architecture, data: TaskData, cell: Cell) -> SequenceModel:

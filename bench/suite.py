@@ -12,7 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from bench.config import Cell, expand
-from bench.errors import RnnbenchError
+from bench.errors import ConfigError, DataError
 from bench.report import load_results
 from bench.runner import run_cell
 from bench.store import FINISHED, Store
@@ -51,7 +51,7 @@ def run_cells(cells: list[Cell], store: Store, retry_failed: bool = False, progr
     for cell in tqdm(todo, desc="cells", disable=not progress):
         try:
             record = run_cell(cell, data_source=data.get, progress=progress)
-        except RnnbenchError:
+        except (ConfigError, DataError):
             raise  # the user's input is wrong: every other cell would fail the same way
         except Exception as exc:  # a plugin's bug or a numerical failure: record it, go on
             record = {

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from bench import SequenceSet, Task, TaskData, hookimpl
+from bench import ConfigError, SequenceSet, Task, TaskData, hookimpl
 from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, split_generator
 
 
@@ -46,7 +46,7 @@ class AddingTask(Task):
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
         steps = int(options["T"])
         if steps < 2:
-            raise ValueError(f"adding needs T >= 2 (one marker per half), got T={steps}")
+            raise ConfigError(f"adding needs T >= 2 (one marker per half), got T={steps}")
         splits = {
             split: make_adding(int(options[f"{split}_size"]), steps, split_generator(seed, split))
             for split in ("train", "valid", "test")

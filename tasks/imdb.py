@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from bench import SequenceSet, Task, TaskData, hookimpl
+from bench import ConfigError, SequenceSet, Task, TaskData, hookimpl
 from bench.environment import cpu_count
 from tasks.imdb_files import download, locate
 from tasks.imdb_prepare import PAD_INDEX, EncodedSplit, PipelineSettings, load
@@ -48,7 +48,7 @@ class IMDBTask(Task):
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
         fraction = float(options["valid_fraction"])
         if not 0 < fraction < 1:
-            raise ValueError(f"valid_fraction must lie in (0, 1), got {fraction}")
+            raise ConfigError(f"valid_fraction must lie in (0, 1), got {fraction}")
         started = time.perf_counter()
         settings = PipelineSettings(**{f.name: options[f.name] for f in dataclasses.fields(PipelineSettings)})
         path = locate(options["data"] or None)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import ConfigError
 from tasks.imdb_files import SPLITS, cache_home, check_counts, file_md5, iter_documents, no_reviews, parse_review
 from tasks.text import basic_english, vocab_from_counts
 
@@ -40,10 +41,17 @@ class PipelineSettings:
     reviews_per_split: int = 25_000  # the count the data must have (a smaller copy is an error)
 
     def __post_init__(self) -> None:
+        problems = []
         if self.keep not in ("first", "last"):
-            raise ValueError(f"keep must be 'first' or 'last', got {self.keep!r}")
+            problems.append(f"keep must be 'first' or 'last', got {self.keep!r}")
         if self.max_len < 1:
-            raise ValueError(f"max_len must be >= 1, got {self.max_len}")
+            problems.append(f"max_len must be >= 1, got {self.max_len}")
+        if self.min_freq < 1:
+            problems.append(f"min_freq must be >= 1, got {self.min_freq}")
+        if self.max_tokens <= len(SPECIALS):
+            problems.append(f"max_tokens must exceed the {len(SPECIALS)} special tokens, got {self.max_tokens}")
+        if problems:
+            raise ConfigError("imdb: " + "; ".join(problems))
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from bench import SequenceSet, Task, TaskData, hookimpl
+from bench import ConfigError, SequenceSet, Task, TaskData, hookimpl
 from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, SPLITS, split_generator
 
 PAD = 0
@@ -47,7 +47,7 @@ class RecallTask(Task):
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
         steps, keys, distractors = int(options["T"]), int(options["K"]), int(options["distractors"])
         if steps < 2 or keys < 2 or distractors < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"recall needs T >= 2, K >= 2, distractors >= 1; got T={steps}, K={keys}, distractors={distractors}"
             )
         splits = {

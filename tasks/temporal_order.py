@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from bench import SequenceSet, Task, TaskData, hookimpl
+from bench import ConfigError, SequenceSet, Task, TaskData, hookimpl
 from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, SPLITS, split_generator
 
 PAD, B, E, X, Y = 0, 1, 2, 3, 4
@@ -56,7 +56,7 @@ class TemporalOrderTask(Task):
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
         steps = int(options["T"])
         if steps < 10:
-            raise ValueError(f"temporal_order needs T >= 10 so that its two symbols sit apart, got T={steps}")
+            raise ConfigError(f"temporal_order needs T >= 10 so that its two symbols sit apart, got T={steps}")
         splits = {s: make_temporal_order(int(options[f"{s}_size"]), steps, split_generator(seed, s)) for s in SPLITS}
         return TaskData(**splits, num_outputs=4, vocab_size=VOCAB_SIZE, pad_index=PAD, info={"T": steps})
 

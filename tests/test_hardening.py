@@ -1,0 +1,242 @@
+"""A catalogue of bad inputs and faults: each gets a clear error, and nothing computed is lost."""
+
+from __future__ import annotations
+
+import ast
+import types
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+import bench
+from bench import Architecture, ConfigError, hookimpl
+from bench.cli import main
+from bench.config import coerce, parse_assignments
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    "threads=1",
+    "max_steps=4",
+    "eval_every=2",
+    "T=6",
+    "train_size=64",
+    "valid_size=32",
+    "test_size=32",
+    "hidden_size=8",
+]
+
+
+class Float64Encoder(torch.nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.linear = torch.nn.Linear(input_size, hidden_size)
+        self.output_size = hidden_size
+
+    def forward(self, x, lengths):
+        return self.linear(x).sum(1).double()
+
+
+class Interrupting(Float64Encoder):
+    def forward(self, x, lengths):
+        if self.training:
+            raise KeyboardInterrupt
+        return self.linear(x).sum(1)
+
+
+def architectures_plugin(*archs):
+    return types.SimpleNamespace(rnnbench_register_architectures=hookimpl(lambda: list(archs)))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (["hidden_size=-4"], "hidden_size must be >= 1"),
+        (["T=0"], "adding needs T >= 2"),
+        (["batch_size=many"], "batch_size='many': expected an integer"),
+        (["lr=0"], "lr must be > 0"),
+        (["device=tpu"], "device must be auto, cpu, cuda"),
+        (["max_stepz=3"], "Did you mean 'max_steps'"),
+        (["forget_bias"], "expected key=value"),
+    ],
+)
+def test_bad_command_line_values_are_explained(tmp_path, capsys, settings, message):
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                "lstm",
+                "--task",
+                "adding",
+                "--seeds",
+                "0",
+                "--out",
+                str(tmp_path / "o"),
+                "--no-progress",
+                "--set",
+                *settings,
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_cuda_asked_for_without_cuda_is_explained(tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                "gru",
+                "--task",
+                "adding",
+                "--seeds",
+                "0",
+                "--out",
+                str(tmp_path / "o"),
+                "--no-progress",
+                "--set",
+                "device=cuda",
+                *TINY,
+            ]
+        )
+        == 2
+    )
+    assert "torch sees no CUDA device" in capsys.readouterr().err
+
+
+def test_wrong_dtype_from_an_encoder_is_explained(tmp_path, register_plugin):
+    register_plugin(architectures_plugin(Architecture("f64", "Returns float64.", Float64Encoder)), "f64-plugin")
+    frame = bench.run("f64", "adding", seeds=[0], overrides=dict(s.split("=") for s in TINY), out=tmp_path)
+    assert frame.loc[0, "status"] == "error"
+    assert "returned (32, 8) torch.float64" in frame.loc[0, "error"] and "rnnbench check" in frame.loc[0, "error"]
+
+
+def test_keyboard_interrupt_keeps_finished_cells(tmp_path, register_plugin, capsys):
+    register_plugin(architectures_plugin(Architecture("stopper", "Ctrl-C in training.", Interrupting)), "stop")
+    out = tmp_path / "o"
+    code = main(
+        [
+            "run",
+            "--arch",
+            "gru",
+            "stopper",
+            "--task",
+            "adding",
+            "--seeds",
+            "0",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--set",
+            *TINY,
+        ]
+    )
+    assert code == 130
+    assert "finished cells are stored" in capsys.readouterr().err
+    stored = bench.load_results(out)
+    assert list(stored["arch"]) == ["gru"]  # the finished cell, and no half-written one
+    assert not list((out / "cells").glob(".*tmp"))
+
+
+def test_unwritable_output_fails_before_training(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                "gru",
+                "--task",
+                "adding",
+                "--seeds",
+                "0",
+                "--out",
+                str(blocker / "sub"),
+                "--no-progress",
+                "--set",
+                *TINY,
+            ]
+        )
+        == 2
+    )
+    assert "cannot write results" in capsys.readouterr().err
+
+
+def test_missing_imdb_data_is_explained_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("RNNBENCH_DATA", raising=False)
+    monkeypatch.setenv("RNNBENCH_CACHE", str(tmp_path / "cache"))
+    assert main(["run", "--arch", "gru", "--task", "imdb", "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert "IMDB data not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("setting", ["keep=middle", "max_len=0", "min_freq=0", "max_tokens=2"])
+def test_bad_imdb_pipeline_settings_are_explained(tmp_path, capsys, setting):
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                "gru",
+                "--task",
+                "imdb",
+                "--out",
+                str(tmp_path / "o"),
+                "--no-progress",
+                "--set",
+                f"data={tmp_path}",
+                setting,
+            ]
+        )
+        == 2
+    )
+    assert "imdb: " in capsys.readouterr().err
+
+
+@given(st.integers(-(10**12), 10**12))
+def test_integers_round_trip_through_the_command_line(value):
+    assert coerce("n", str(value), 1) == value
+
+
+@given(st.floats(allow_nan=False, allow_subnormal=False))  # `import bench` flushes subnormals to zero
+def test_floats_round_trip_through_the_command_line(value):
+    assert coerce("x", repr(value), 0.5) == value
+
+
+@given(st.text())
+def test_any_text_is_a_value_or_a_clear_error(text):
+    for default in (1, 0.5, True, "s", None):
+        try:
+            coerce("key", text, default)
+        except ConfigError as exc:
+            assert "key=" in str(exc)
+
+
+@given(st.lists(st.text()))
+def test_any_assignment_list_parses_or_is_a_clear_error(items):
+    try:
+        parsed = parse_assignments(items)
+    except ConfigError as exc:
+        assert "expected key=value" in str(exc)
+    else:
+        assert all("=" not in key for key in parsed)
+
+
+def test_no_pickle_on_any_load_path():
+    """Results and caches are data (JSON, npz without pickle), never executable code."""
+    for path in [*ROOT.glob("bench/*.py"), *ROOT.glob("tasks/*.py"), *ROOT.glob("architectures/*.py")]:
+        tree = ast.parse(path.read_text())
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        imports = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}
+        modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not ({"pickle", "dill", "joblib"} & (imports | modules | names)), path
+        assert "torch.load" not in path.read_text(), path
+        assert "allow_pickle=True" not in path.read_text(), path
