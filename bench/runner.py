@@ -23,7 +23,7 @@ from bench.plugins import architectures, tasks
 from bench.probes import gradient_profile, profile_record
 from bench.task import SequenceSet, Task, TaskData
 
-# Called with (task name, options, seed); lets a suite reuse data across cells.
+# Called with (task, options, seed) for the data of a cell; lets a suite reuse data across cells.
 DataSource = Callable[[Task, dict, int], TaskData]
 
 

@@ -37,15 +37,17 @@ def run(
 def run_cells(cells: list[Cell], store: Store, retry_failed: bool = False, progress: bool = False) -> dict[str, int]:
     """Run what is not finished yet; return counts of what happened."""
     store.ensure_writable()
-    todo, done = [], 0
+    todo, done, kept_failures = [], 0, 0
     for cell in cells:
         record = store.get(cell.id)
         if record is not None and (record["status"] in FINISHED or not retry_failed):
             done += 1
+            kept_failures += record["status"] not in FINISHED
         else:
             todo.append(cell)
     if done:
-        print(f"{done} of {len(cells)} cells already in {store.directory}; skipping them", file=sys.stderr)
+        retry = f" ({kept_failures} of them failed; --retry-failed reruns those)" if kept_failures else ""
+        print(f"{done} of {len(cells)} cells already in {store.directory}; skipping them{retry}", file=sys.stderr)
     counts = {"skipped": done, "ok": 0, "diverged": 0, "error": 0}
     data = DataCache()
     for cell in tqdm(todo, desc="cells", disable=not progress):

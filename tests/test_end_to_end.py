@@ -168,7 +168,27 @@ def test_divergence_is_a_result_and_a_crash_does_not_stop_the_suite(tmp_path, re
         )
         == 0
     )
-    assert "1 of 1 cells already" in capsys.readouterr().err
+    assert "1 of 1 cells already" in capsys.readouterr().err  # with a hint to --retry-failed
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                "crashing",
+                "--task",
+                "adding",
+                "--seeds",
+                "0",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--retry-failed",
+                "--set",
+                *TINY,
+            ]
+        )
+        == 1
+    )  # reran, failed again
 
 
 def test_bad_override_fails_before_training(tmp_path, capsys):
