@@ -168,7 +168,8 @@ def test_divergence_is_a_result_and_a_crash_does_not_stop_the_suite(tmp_path, re
         )
         == 0
     )
-    assert "1 of 1 cells already" in capsys.readouterr().err  # with a hint to --retry-failed
+    err = capsys.readouterr().err
+    assert "1 of 1 cells already" in err and "1 of them failed; --retry-failed reruns those" in err
     assert (
         main(
             [
