@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench.checks import run_checks
-from bench.config import expand, parse_assignments
+from bench.config import RunConfig, expand, parse_assignments
 from bench.errors import RnnbenchError
 from bench.figures import write_figures
 from bench.horizon import horizon_cells, horizon_table
@@ -17,6 +18,7 @@ from bench.report import load_results, write_report
 from bench.scaffold import write_plugin
 from bench.store import Store
 from bench.suite import run_cells
+from bench.sweep import load_sweep
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RnnbenchError as exc:
         print(f"rnnbench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("rnnbench: interrupted; finished cells are stored, rerun the command to resume", file=sys.stderr)
         return 130
@@ -62,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="download a task's data (for example: rnnbench data imdb)")
     data.add_argument("task")
     data.set_defaults(handler=cmd_data)
+
+    sweep = commands.add_parser("sweep", help="run a sweep file (TOML); see bench/sweep.py for the format")
+    sweep.add_argument("file")
+    sweep.add_argument("--out", help="results folder (default: results/<the sweep's name>)")
+    sweep.add_argument("--dry-run", action="store_true", help="check the file and print the plan; run nothing")
+    sweep.add_argument("--retry-failed", action="store_true", help="rerun cells stored with status error")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bars")
+    sweep.set_defaults(handler=cmd_sweep)
 
     report = commands.add_parser("report", help="summarise a results folder")
     report.add_argument("directory")
@@ -116,6 +129,34 @@ def cmd_horizon(args: argparse.Namespace) -> int:
     print("at least half the seeds, every shorter T too):\n")
     print(horizon_table(load_results(out)).to_markdown())
     return code
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    sweep = load_sweep(args.file)
+    out = args.out or f"results/{sweep.name}"
+    if args.dry_run:
+        store = Store(out)
+        print(f"{len(sweep.cells)} cells -> {out}\n")
+        print("| id | arch | task | seed | settings | stored |\n|---|---|---|---|---|---|")
+        for cell in sweep.cells:
+            record = store.get(cell.id)
+            print(
+                f"| {cell.id} | {cell.arch} | {cell.task} | {cell.seed} | {_describe(cell)} | "
+                f"{record['status'] if record else '-'} |"
+            )
+        return 0
+    return run_and_report(sweep.cells, out, args)
+
+
+def _describe(cell) -> str:
+    """The settings of a cell that differ from their defaults, for the plan."""
+    run_defaults = {**RunConfig.defaults(), **tasks().get(cell.task).train_defaults}
+    arch_defaults = architectures().get(cell.arch).defaults
+    task_defaults = tasks().get(cell.task).defaults
+    changed = {k: v for k, v in dataclasses.asdict(cell.run).items() if run_defaults.get(k) != v}
+    changed.update({k: v for k, v in cell.arch_options.items() if arch_defaults.get(k) != v})
+    changed.update({k: v for k, v in cell.task_options.items() if task_defaults.get(k) != v})
+    return " ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
 
 
 def run_and_report(cells: list, out: str, args: argparse.Namespace) -> int:

@@ -169,31 +169,46 @@ def expand(
         known |= {*arch.defaults, *(f"arch.{k}" for k in arch.defaults)}
     for task in task_list:
         known |= {*task.defaults, *(f"task.{k}" for k in task.defaults)}
-    for key in overrides:
-        if key not in known:
-            raise ConfigError(str(unknown_name("setting", key, known)))
+    # every problem is collected, so that one error lists them all
+    problems = [str(unknown_name("setting", key, known)).split(" Known ")[0] for key in overrides if key not in known]
+    suffix = _known_settings(known) if problems else ""
 
     cells = []
     for task in task_list:
-        task_set = _pick(overrides, task.defaults, "task.")
-        task_options = {k: coerce(k, v, task.defaults[k]) for k, v in task_set.items()}
-        task_options = task.resolve_options(task_options)
+        task_options = task.resolve_options(_coerced(_pick(overrides, task.defaults, "task."), task.defaults, problems))
         run_values = {**run_keys, **task.train_defaults}
-        for key, value in overrides.items():
-            if key in run_keys:
-                run_values[key] = coerce(key, value, run_keys[key])
-        run = RunConfig(**run_values)
-        arch_options = {}
-        for arch in archs:
-            arch_set = _pick(overrides, arch.defaults, "arch.")
-            arch_options[arch.name] = arch.resolve_options(
-                {k: coerce(k, v, arch.defaults[k]) for k, v in arch_set.items()}
-            )
+        run_values.update(_coerced({k: v for k, v in overrides.items() if k in run_keys}, run_keys, problems))
+        try:
+            run = RunConfig(**run_values)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        arch_options = {
+            arch.name: arch.resolve_options(_coerced(_pick(overrides, arch.defaults, "arch."), arch.defaults, problems))
+            for arch in archs
+        }
         # seeds outside architectures: consecutive cells share one prepared dataset
         for seed in seeds:
             for arch in archs:
                 cells.append(Cell(arch.name, task.name, int(seed), run, arch_options[arch.name], task_options))
+    if problems:
+        raise ConfigError("; ".join(dict.fromkeys(problems)) + (f". {suffix}" if suffix else ""))
     return cells
+
+
+def _coerced(values: Mapping[str, Any], defaults: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    """``values`` converted to their defaults' types; failures go to ``problems``."""
+    result = {}
+    for key, value in values.items():
+        try:
+            result[key] = coerce(key, value, defaults[key])
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return result
+
+
+def _known_settings(known: set[str]) -> str:
+    return "Known settings: " + ", ".join(sorted(k for k in known if "." not in k)) + "."
 
 
 def _pick(overrides: Mapping[str, Any], defaults: Mapping[str, Any], prefix: str) -> dict[str, Any]:
