@@ -13,6 +13,7 @@ from bench.config import RunConfig, expand, parse_assignments
 from bench.errors import RnnbenchError
 from bench.figures import write_figures
 from bench.horizon import horizon_cells, horizon_table
+from bench.html import write_html, write_markdown
 from bench.plugins import architectures, tasks
 from bench.report import load_results, write_report
 from bench.scaffold import write_plugin
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="summarise a results folder")
     report.add_argument("directory")
+    report.add_argument("--html", action="store_true", help="also write report.html (self-contained) and report.md")
     report.set_defaults(handler=cmd_report)
     return parser
 
@@ -205,7 +207,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise RnnbenchError(
             f"'{args.directory}' holds no results (no cells/ folder); run `rnnbench run --out DIR` first"
         )
-    print_report(args.directory)
+    tables = print_report(args.directory)
+    if args.html:
+        print(f"wrote {write_html(args.directory, tables)} and {write_markdown(args.directory, tables)}")
     return 0
 
 
@@ -217,7 +221,7 @@ TITLES = {
 }
 
 
-def print_report(directory: str) -> None:
+def print_report(directory: str) -> dict:
     tables = write_report(directory)
     for name, title in TITLES.items():
         table = tables.get(name)
@@ -226,6 +230,7 @@ def print_report(directory: str) -> None:
             print(table.to_markdown(floatfmt=".3g"))
     figures = write_figures(directory, tables["cells"])
     print(f"\n(tables: {directory}/*.csv; figures: {len(figures)} files in {directory}/figures)", file=sys.stderr)
+    return tables
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """Figures written with every results folder (PNG and SVG), one set per task:
 
-- ``gradients_<task>``: gradient norm against steps back from the last token, log scale,
-  one line per architecture (and direction), at initialisation and after training;
+- ``gradients_<task>``: gradient norm against steps back from the last token, relative to
+  its value at the last token, log scale, one line per architecture (and direction; input
+  gradients for encoders without ``unrolled()``), at initialisation and after training;
 - ``curves_<task>``: validation metric against training step, chance level drawn;
 - ``horizon_<task>``: test metric against sequence length T (when several T were run),
-  chance level and solved threshold drawn.
+  chance level and solved threshold drawn;
+- ``scores``: the headline test metric of every architecture and task, mean with the
+  standard deviation over seeds as error bars.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Pat
     """Draw every figure the results support; return the files written."""
     directory = Path(directory)
     records = [r for r in Store(directory).records() if r.get("status") != "error"]
-    written = []
+    written = _save(directory, "scores", scores_figure(frame)) if not frame.empty else []
     for task in sorted({r["task"] for r in records}):
         task_records = [r for r in records if r["task"] == task]
         figures = {"gradients": gradient_figure(task_records), "curves": learning_curves(task_records)}
@@ -38,15 +41,61 @@ def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Pat
         if "task.T" in cells and cells["task.T"].nunique() > 1:
             figures["horizon"] = horizon_figure(cells, task_records[0])
         for name, figure in figures.items():
-            if figure is None:
-                continue
-            for suffix in ("png", "svg"):
-                path = directory / "figures" / f"{name}_{task}.{suffix}"
-                path.parent.mkdir(exist_ok=True)
-                figure.savefig(path, dpi=120, bbox_inches="tight")
-                written.append(path)
-            plt.close(figure)
+            written += _save(directory, f"{name}_{task}", figure)
     return written
+
+
+def _save(directory: Path, name: str, figure) -> list[Path]:
+    if figure is None:
+        return []
+    paths = []
+    for suffix in ("png", "svg"):
+        path = directory / "figures" / f"{name}.{suffix}"
+        path.parent.mkdir(exist_ok=True)
+        figure.savefig(path, dpi=120, bbox_inches="tight")
+        paths.append(path)
+    plt.close(figure)
+    return paths
+
+
+def scores_figure(frame: pd.DataFrame):
+    """One panel per metric (accuracy in %, MSE on a log axis); bars per experiment and architecture."""
+    from bench.report import with_length
+
+    frame = with_length(frame[frame["status"] != "error"])
+    metrics = [m for m in ("accuracy", "mse") if m in set(frame["metric"])]
+    if not metrics:
+        return None
+    figure, axes = plt.subplots(1, len(metrics), figsize=(6.5 * len(metrics), 4.2), squeeze=False)
+    colors = _colors([{"arch": a} for a in frame["arch"]])
+    for axis, metric in zip(axes[0], metrics, strict=True):
+        cells = frame[frame["metric"] == metric]
+        stats = cells.groupby(["experiment", "arch"], sort=False)[f"test_{metric}"].agg(["mean", "std"])
+        scale = 100.0 if metric == "accuracy" else 1.0
+        experiments = list(dict.fromkeys(stats.index.get_level_values(0)))
+        archs = sorted(set(stats.index.get_level_values(1)))
+        width = 0.8 / len(archs)
+        for i, arch in enumerate(archs):
+            rows = [stats.loc[(e, arch)] if (e, arch) in stats.index else None for e in experiments]
+            means = [scale * r["mean"] if r is not None else np.nan for r in rows]
+            errors = [scale * r["std"] if r is not None and r["std"] == r["std"] else 0.0 for r in rows]
+            axis.bar(
+                np.arange(len(experiments)) + i * width,
+                means,
+                width,
+                yerr=errors,
+                capsize=3,
+                color=colors[arch],
+                label=arch,
+            )
+        axis.set_xticks(np.arange(len(experiments)) + 0.4 - width / 2, experiments, rotation=20, ha="right")
+        axis.set_ylabel("test accuracy (%)" if metric == "accuracy" else "test MSE (log)")
+        if metric == "mse":
+            axis.set_yscale("log")
+        axis.grid(True, axis="y", alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.suptitle("Test metric, mean ± std over seeds")
+    return figure
 
 
 def _longest_T(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -73,15 +122,17 @@ def gradient_figure(records: list[dict[str, Any]]):
                 curves[(record["arch"], profile)].append(np.asarray(profiles[profile], dtype=float))
         for (arch, profile), runs in sorted(curves.items()):
             length = min(len(run) for run in runs)
-            mean = np.exp(np.mean([np.log(np.maximum(run[:length], 1e-300)) for run in runs], axis=0))
+            # relative to the last token: after training the loss (and every gradient) is small
+            # when the task is solved; the shape of the decay is what compares architectures
+            relative = [np.maximum(run[:length], 1e-300) / max(run[0], 1e-300) for run in runs]
+            mean = np.exp(np.mean(np.log(relative), axis=0))  # geometric mean over seeds
             label = arch + ("" if profile == "forward" else f" ({profile})")
             axis.plot(np.arange(length), mean, STYLES[profile], color=colors[arch], label=label, linewidth=1.6)
-        step = records[0]["gradients"][moment]["step"] if moment == 0 else "end"
-        axis.set_title(f"{title} (step {step})")
+        axis.set_title(f"{title} (step {records[0]['gradients'][moment]['step']})")
         axis.set_yscale("log")
         axis.set_xlabel("timesteps before the last token")
         axis.grid(True, which="major", alpha=0.3)
-    axes[0].set_ylabel("‖∂L/∂h_t‖, mean over sequences (log)")
+    axes[0].set_ylabel("‖∂L/∂h_t‖ / ‖∂L/∂h_last‖ (log)")
     axes[1].legend(fontsize=8, loc="best")
     figure.suptitle(_title(records[0], "gradient reaching each timestep"))
     return figure
