@@ -11,6 +11,7 @@ from pathlib import Path
 from bench.checks import run_checks
 from bench.config import RunConfig, expand, parse_assignments
 from bench.errors import RnnbenchError
+from bench.executors import executor
 from bench.figures import write_figures
 from bench.horizon import horizon_cells, horizon_table
 from bench.html import write_html, write_markdown
@@ -73,8 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("file")
     sweep.add_argument("--out", help="results folder (default: results/<the sweep's name>)")
     sweep.add_argument("--dry-run", action="store_true", help="check the file and print the plan; run nothing")
-    sweep.add_argument("--retry-failed", action="store_true", help="rerun cells stored with status error")
-    sweep.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_execution_options(sweep)
     sweep.set_defaults(handler=cmd_sweep)
 
     report = commands.add_parser("report", help="summarise a results folder")
@@ -98,8 +98,19 @@ def add_cell_options(parser: argparse.ArgumentParser) -> None:
         help="override a setting: run settings, architecture or task options (prefix arch. or task. to be explicit)",
     )
     parser.add_argument("--out", help="results folder (default: results/<tasks>)")
+    add_execution_options(parser)
+
+
+def add_execution_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retry-failed", action="store_true", help="rerun cells stored with status error")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process (default); ray: Ray tasks (pip install 'rnnbench[ray]')",
+    )
+    parser.add_argument("--address", help="with --executor ray: an existing cluster (default: start a local one)")
 
 
 def default_seeds(task_names: list[str]) -> list[int]:
@@ -162,7 +173,13 @@ def _describe(cell) -> str:
 
 
 def run_and_report(cells: list, out: str, args: argparse.Namespace) -> int:
-    counts = run_cells(cells, Store(out), retry_failed=args.retry_failed, progress=not args.no_progress)
+    counts = run_cells(
+        cells,
+        Store(out),
+        retry_failed=args.retry_failed,
+        progress=not args.no_progress,
+        executor=executor(args.executor, args.address),
+    )
     print(
         f"{counts['ok']} ok, {counts['diverged']} diverged, {counts['error']} failed, "
         f"{counts['skipped']} already done; results in {out}",

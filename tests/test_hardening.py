@@ -240,3 +240,28 @@ def test_no_pickle_on_any_load_path():
         assert not ({"pickle", "dill", "joblib"} & (imports | modules | names)), path
         assert "torch.load" not in path.read_text(), path
         assert "allow_pickle=True" not in path.read_text(), path
+
+
+def test_executor_choices_are_checked(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                "gru",
+                "--task",
+                "adding",
+                "--seeds",
+                "0",
+                "--out",
+                str(tmp_path / "o"),
+                "--address",
+                "ray://x:10001",
+                "--no-progress",
+                "--set",
+                *TINY,
+            ]
+        )
+        == 2
+    )
+    assert "--address goes with --executor ray" in capsys.readouterr().err

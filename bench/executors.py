@@ -1,0 +1,111 @@
+"""Where cells run. Both executors run the same `execute` on each cell and yield its record
+as soon as it ends; the suite stores it at once.
+
+- `LocalExecutor` (the default): in this process, one cell after another, no extra
+  dependency; consecutive cells share their prepared data.
+- `RayExecutor`: each cell is a Ray task asking for its CPU threads (and a GPU when the
+  cell's device is CUDA), on a local Ray instance or an existing cluster (``address``).
+  Install with ``pip install rnnbench[ray]``.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+from bench.config import Cell
+from bench.errors import ConfigError, DataError
+from bench.runner import DataSource, prepare_data, run_cell
+from bench.task import Task, TaskData
+
+
+def execute(cell: Cell, data_source: DataSource = prepare_data, progress: bool = False) -> dict[str, Any]:
+    """One cell's record. A plugin's bug or a numerical failure becomes a record with status
+    "error"; wrong input (ConfigError, DataError) is raised: every other cell would fail too."""
+    try:
+        return run_cell(cell, data_source=data_source, progress=progress)
+    except (ConfigError, DataError):
+        raise
+    except Exception as exc:
+        return {
+            "id": cell.id,
+            "status": "error",
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+            "arch": cell.arch,
+            "task": cell.task,
+            "seed": cell.seed,
+            "config": cell.config(),
+        }
+
+
+class LocalExecutor:
+    name = "local"
+
+    def run(self, cells: list[Cell], progress: bool = False) -> Iterator[dict[str, Any]]:
+        data = DataCache()
+        for cell in cells:
+            yield execute(cell, data_source=data.get, progress=progress)
+
+
+class DataCache:
+    """Keeps the last prepared dataset: cells are ordered so that consecutive ones share it."""
+
+    def __init__(self) -> None:
+        self.key: tuple | None = None
+        self.data: TaskData | None = None
+
+    def get(self, task: Task, options: dict, seed: int) -> TaskData:
+        key = (task.name, tuple(sorted(options.items())), seed)
+        if key != self.key:
+            self.key, self.data = None, None  # free the old data before preparing the new
+            self.data, self.key = task.prepare(options, seed), key
+        return self.data
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("the Ray executor needs Ray: pip install 'rnnbench[ray]'") from None
+        self.ray = ray
+        self.address = address
+
+    def run(self, cells: list[Cell], progress: bool = False) -> Iterator[dict[str, Any]]:
+        ray = self.ray
+        if not ray.is_initialized():
+            # local: a Ray instance on this machine; otherwise join the cluster at the address
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+        remote = ray.remote(_execute_remote)
+        pending = {}
+        for cell in cells:
+            threads = cell.run.threads or 1  # a Ray task gets one CPU unless told otherwise
+            gpus = 1 if cell.run.device.startswith("cuda") else 0
+            # threads are fixed before the cell runs, so that no worker uses more than it asked for
+            pending[remote.options(num_cpus=threads, num_gpus=gpus).remote(cell, threads)] = cell
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            pending.pop(done[0])
+            yield ray.get(done[0])
+
+
+def _execute_remote(cell: Cell, threads: int) -> dict[str, Any]:
+    import dataclasses
+
+    import bench  # noqa: F401  (flush denormals in the worker before torch's threads start)
+
+    return execute(dataclasses.replace(cell, run=dataclasses.replace(cell.run, threads=threads)))
+
+
+def executor(name: str, address: str | None = None) -> LocalExecutor | RayExecutor:
+    if name == "local":
+        if address:
+            raise ConfigError("--address goes with --executor ray")
+        return LocalExecutor()
+    if name == "ray":
+        return RayExecutor(address)
+    raise ConfigError(f"unknown executor '{name}': use local or ray")
