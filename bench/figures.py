@@ -69,7 +69,7 @@ def scores_figure(frame: pd.DataFrame):
     figure, axes = plt.subplots(1, len(metrics), figsize=(6.5 * len(metrics), 4.2), squeeze=False)
     colors = _colors([{"arch": a} for a in frame["arch"]])
     for axis, metric in zip(axes[0], metrics, strict=True):
-        cells = frame[frame["metric"] == metric]
+        cells = frame[(frame["metric"] == metric) & np.isfinite(frame[f"test_{metric}"].astype(float))]
         stats = cells.groupby(["experiment", "arch"], sort=False)[f"test_{metric}"].agg(["mean", "std"])
         scale = 100.0 if metric == "accuracy" else 1.0
         experiments = list(dict.fromkeys(stats.index.get_level_values(0)))
