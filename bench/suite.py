@@ -52,13 +52,15 @@ def run_cells(
         retry = f" ({kept_failures} of them failed; --retry-failed reruns those)" if kept_failures else ""
         print(f"{done} of {len(cells)} cells already in {store.directory}; skipping them{retry}", file=sys.stderr)
     counts = {"skipped": done, "ok": 0, "diverged": 0, "error": 0}
-    for record in tqdm(
-        (executor or LocalExecutor()).run(todo, progress), total=len(todo), desc="cells", disable=not progress
-    ):
+    bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=not progress)
+    for record in (executor or LocalExecutor()).run(todo, progress):
         store.put(record)  # the moment the cell ends: an interruption loses only cells in flight
         counts[record["status"]] += 1
+        bar.update(1)
+        bar.set_postfix(ok=counts["ok"], diverged=counts["diverged"], failed=counts["error"])
         if record["status"] == "error":
             print(f"cell {record['id']} failed: {record['error']}", file=sys.stderr)
+    bar.close()
     return counts
 
 
