@@ -9,7 +9,10 @@ ratios and writes them as CSV.
 2. the exact-final-state encoder vs. pack_padded_sequence and vs. an unmasked fused pass
    that reads padding (forward + backward, LSTM and bidirectional LSTM);
 3. achieved training FLOP/s of the LSTM (matrix products counted) vs. the matrix-multiply
-   peak measured in the same run.
+   peak measured in the same run;
+4. a sequence-to-one LSTM forward + backward with float32 denormals flushed to zero (what
+   `import bench` sets) vs. kept, on one thread (the setting is per thread, so only the
+   main thread can switch it back and forth).
 """
 
 from __future__ import annotations
@@ -130,6 +133,27 @@ def final_state_paths(device: torch.device, reps: int, bidirectional: bool) -> d
     )
 
 
+def denormals(device: torch.device, reps: int) -> dict[str, float]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    lstm = nn.LSTM(EMBED, HIDDEN, batch_first=True).to(device)
+    x = torch.randn(BATCH, LENGTH, EMBED, device=device)
+
+    def last_step_loss(flush: bool) -> Callable[[], None]:
+        def run() -> None:
+            torch.set_flush_denormal(flush)
+            lstm(x)[0][:, -1].sum().backward()  # the gradient decays going back: denormals
+
+        return run
+
+    try:
+        return alternate({"flushed": last_step_loss(True), "kept": last_step_loss(False)}, reps, device)
+    finally:
+        torch.set_flush_denormal(True)
+        torch.set_num_threads(threads)
+
+
 def matmul_peak(device: torch.device, reps: int, size: int = 2048) -> float:
     a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     seconds = alternate({"mm": lambda: torch.mm(a, b)}, reps, device)["mm"]
@@ -196,6 +220,18 @@ def main() -> None:
             "target": ">= 0.70 (a/b, GFLOP/s)",
         }
     )
+
+    if device.type == "cpu":
+        flush = denormals(device, max(3, args.reps // 2))
+        rows.append(
+            {
+                "comparison": "LSTM seq-to-one fwd+bwd: denormals flushed vs kept (1 thread)",
+                "median_s_a": flush["flushed"],
+                "median_s_b": flush["kept"],
+                "ratio": flush["kept"] / flush["flushed"],
+                "target": "speed-up (b/a)",
+            }
+        )
 
     env = environment(device, torch.get_num_threads())
     print(f"device: {env['device_name']}, threads {env['threads']} of {cpu_count()} cores, torch {env['torch']}")
