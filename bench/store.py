@@ -47,17 +47,28 @@ class Store:
             return None  # unreadable: treated as not done, rerun and overwritten
 
     def put(self, record: dict[str, Any]) -> None:
-        self.cells.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.cells, prefix=f".{record['id']}-", suffix=".tmp")
+        try:
+            self.cells.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.cells, prefix=f".{record['id']}-", suffix=".tmp")
+        except OSError as exc:
+            raise self._unwritable(record, exc) from exc
         try:
             with os.fdopen(handle, "w") as file:
                 json.dump(record, file, indent=1)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, self.path(record["id"]))
-        except BaseException:
+        except BaseException as exc:
             Path(temporary).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise self._unwritable(record, exc) from exc
             raise
+
+    def _unwritable(self, record: dict[str, Any], exc: OSError) -> RnnbenchError:
+        return RnnbenchError(
+            f"cannot store cell {record['id']} in {self.cells}: {exc.strerror or exc}. Cells stored before it "
+            f"are kept; free space (or fix the folder) and rerun the same command to resume."
+        )
 
     def records(self) -> Iterator[dict[str, Any]]:
         for path in sorted(self.cells.glob("*.json")):

@@ -265,3 +265,45 @@ def test_executor_choices_are_checked(tmp_path, capsys):
         == 2
     )
     assert "--address goes with --executor ray" in capsys.readouterr().err
+
+
+def test_a_full_disk_mid_run_stops_cleanly_and_keeps_finished_cells(tmp_path, monkeypatch, capsys):
+    import errno
+    import os as os_module
+
+    import bench.store
+
+    real_fsync, calls = os_module.fsync, []
+
+    def fsync_until_full(fd):
+        calls.append(fd)
+        if len(calls) > 1:  # the first record is stored, the second finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(bench.store.os, "fsync", fsync_until_full)
+    out = tmp_path / "o"
+    assert (
+        main(
+            [
+                "run",
+                "--arch",
+                "rnn",
+                "gru",
+                "--task",
+                "adding",
+                "--seeds",
+                "0",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--set",
+                *TINY,
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "rerun the same command to resume" in err
+    assert list(bench.load_results(out)["arch"]) == ["rnn"]
+    assert not list((out / "cells").glob(".*.tmp"))  # no half-written record left behind

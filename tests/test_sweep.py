@@ -88,6 +88,8 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-def test_the_example_sweep_file_is_valid():
-    sweep = load_sweep(Path(__file__).resolve().parents[1] / "examples" / "probes.toml")
-    assert sweep.name == "probes" and len(sweep.cells) == 60
+def test_the_example_sweep_files_are_valid():
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    probes, imdb = load_sweep(examples / "probes.toml"), load_sweep(examples / "imdb.toml")
+    assert probes.name == "probes" and len(probes.cells) == 60
+    assert imdb.name == "imdb" and len(imdb.cells) == 4
