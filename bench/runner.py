@@ -82,7 +82,11 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
             "train_size": len(data.train),
             "valid_size": len(data.valid),
             "test_size": len(data.test),
-            "train_padding": padding_fraction(data.train.lengths, batch_order(data.train.lengths, run.batch_size)),
+            # the training batches of the first epoch: shuffled length buckets, as trained on
+            "train_padding": padding_fraction(
+                data.train.lengths,
+                batch_order(data.train.lengths, run.batch_size, torch.Generator().manual_seed(cell.seed)),
+            ),
         },
         "train_seconds": trainer.train_seconds,
         "wall_seconds": time.perf_counter() - started,
