@@ -120,13 +120,14 @@ def gradient_figure(records: list[dict[str, Any]]):
             hidden = [p for p in ("forward", "backward") if p in profiles]
             for profile in hidden or ["input"]:
                 curves[(record["arch"], profile)].append(np.asarray(profiles[profile], dtype=float))
+        bidirectional = {arch for arch, profile in curves if profile == "backward"}
         for (arch, profile), runs in sorted(curves.items()):
             length = min(len(run) for run in runs)
             # relative to the last token: after training the loss (and every gradient) is small
             # when the task is solved; the shape of the decay is what compares architectures
             relative = [np.maximum(run[:length], 1e-300) / max(run[0], 1e-300) for run in runs]
             mean = np.exp(np.mean(np.log(relative), axis=0))  # geometric mean over seeds
-            label = arch + ("" if profile == "forward" else f" ({profile})")
+            label = arch if profile == "forward" and arch not in bidirectional else f"{arch} ({profile})"
             axis.plot(np.arange(length), mean, STYLES[profile], color=colors[arch], label=label, linewidth=1.6)
         axis.set_title(f"{title} (step {records[0]['gradients'][moment]['step']})")
         axis.set_yscale("log")
