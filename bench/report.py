@@ -44,6 +44,7 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
         "eval_every": run.get("eval_every"),
         "params": record.get("params"),
         "train_seconds": record.get("train_seconds"),
+        "probe_seconds": record.get("probe_seconds"),
         "wall_seconds": record.get("wall_seconds"),
     }
     row.update({f"task.{k}": v for k, v in record.get("config", {}).get("task_options", {}).items()})
@@ -146,6 +147,12 @@ def throughput_table(frame: pd.DataFrame) -> pd.DataFrame:
     table = with_length(frame).groupby(["experiment", "arch"], sort=False)[present].median()
     counts = [c for c in present if c != "train_step_median_ms"]  # read as whole numbers
     table[counts] = table[counts].round().astype("Int64")
+    if "probe_seconds" in frame and frame["probe_seconds"].notna().any():
+        overhead = 100 * frame["probe_seconds"] / frame["train_seconds"]
+        by_cell = with_length(frame.assign(overhead=overhead))
+        table["gradient probes, % of training"] = (
+            by_cell.groupby(["experiment", "arch"], sort=False)["overhead"].median().round(1)
+        )
     return table.rename(columns=THROUGHPUT_COLUMNS).rename_axis(["task", "arch"])
 
 

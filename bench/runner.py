@@ -89,6 +89,7 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
             ),
         },
         "train_seconds": trainer.train_seconds,
+        "probe_seconds": trainer.probe_seconds,
         "wall_seconds": time.perf_counter() - started,
         "environment": environment(device, threads),
     }
@@ -123,6 +124,7 @@ class Trainer:
         self.train_meter = ThroughputMeter(warmup=self.run.warmup_steps)
         self.eval_meter = ThroughputMeter(warmup=1)
         self.train_seconds = 0.0
+        self.probe_seconds = 0.0  # gradient profiles, outside train_seconds
         self.profiles: list[dict[str, Any]] = []
         self.probe_batch = _first(data.valid, self.run.probe_batch)
         self.probe_steps = _spread(self.total_steps, self.run.probe_points)
@@ -211,9 +213,11 @@ class Trainer:
         return self.evaluate(split)
 
     def _probe(self) -> None:
+        started = time.perf_counter()
         profiles = gradient_profile(self.model, self.task, self.probe_batch.to(self.device))
         init = {"seed": self.cell.seed, "arch_options": dict(self.cell.arch_options)}
         self.profiles.append(profile_record(self.step, profiles, init))
+        self.probe_seconds += time.perf_counter() - started
 
 
 def _first(split: SequenceSet, count: int) -> Batch:
