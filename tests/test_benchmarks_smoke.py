@@ -33,3 +33,28 @@ def test_benchmark_suite_runs_once_on_tiny_shapes():
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "16 passed" in result.stdout
+
+
+def test_every_benchmark_module_imports_and_collects():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-o",
+            "addopts=",
+            "--collect-only",
+            "-p",
+            "no:cacheprovider",
+            "tests/benchmarks",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for module in ("test_architectures.py", "test_probe_overhead.py", "test_prepare_imdb.py"):
+        assert module in result.stdout
+    subprocess.run([sys.executable, "-c", "import tests.benchmarks.compare_paths"], cwd=ROOT, check=True)
