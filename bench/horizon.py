@@ -1,8 +1,8 @@
 """Memory horizon: sweep the sequence length T and find the longest T each architecture solves.
 
 A (architecture, T) pair is solved when at least half of its seeds reach the task's solved
-threshold; the horizon is the longest T solved with every shorter T solved too. The success
-rate over seeds is reported beside every verdict.
+threshold; the horizon is the longest T solved with every shorter T solved too (">= T" when
+that is the longest T tried). The success rate over seeds is reported beside every verdict.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ def horizon_table(frame: pd.DataFrame) -> pd.DataFrame:
             unbroken = unbroken and solved * 2 >= count
             if unbroken:
                 horizon = int(T)
-        row["horizon"] = horizon if horizon is not None else "< " + str(int(group.index[0][1]))
+        longest = int(group.index[-1][1])
+        if horizon is None:
+            row["horizon"] = f"< {int(group.index[0][1])}"
+        else:  # solved at the longest T tried: the true horizon may lie beyond it
+            row["horizon"] = f">= {horizon}" if horizon == longest else str(horizon)
         table[arch] = row
     return pd.DataFrame(table).T.rename_axis("arch")
