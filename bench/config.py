@@ -47,6 +47,9 @@ class RunConfig:
     SCHEDULES = ("constant", "cosine")
 
     def __post_init__(self) -> None:
+        unset = [f.name for f in dataclasses.fields(self) if getattr(self, f.name) is None]
+        if unset:
+            raise ConfigError(f"invalid settings: {', '.join(unset)} must have a value, not none")
         problems = []
         for name in ("hidden_size", "embed_size", "batch_size", "epochs", "probe_batch"):
             if getattr(self, name) < 1:
@@ -73,7 +76,7 @@ def coerce(key: str, value: Any, default: Any) -> Any:
     typed values (Python API, sweep files) must already have the right type."""
     if isinstance(value, str):
         return _parse(key, value, default)
-    if default is None or type(value) is type(default):
+    if default is None or type(value) is type(default) or (value is None and type(default) is float):
         return value
     if type(default) is float and type(value) is int:
         return float(value)
@@ -93,6 +96,8 @@ def _parse(key: str, text: str, default: Any) -> Any:
         if text.lower() in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{key}={text!r}: expected true or false (default {default!r})")
+    if isinstance(default, float) and text.lower() in ("none", "null"):
+        return None  # a float option may be switched off (e.g. forget_bias=none: torch's default init)
     if isinstance(default, int | float):
         try:
             return type(default)(text)

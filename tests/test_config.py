@@ -14,6 +14,13 @@ def test_overrides_are_typed_by_their_defaults():
     assert coerce("flag", "false", True) is False
     assert coerce("forget_bias", "0.5", None) == 0.5
     assert coerce("forget_bias", "null", None) is None
+    assert coerce("forget_bias", "none", 1.0) is None  # a float option can be switched off
+    assert coerce("forget_bias", None, 1.0) is None
+
+
+def test_run_settings_cannot_be_none():
+    with pytest.raises(ConfigError, match="lr must have a value"):
+        expand(["gru"], ["adding"], [0], {"lr": "none"})
 
 
 @pytest.mark.parametrize(
