@@ -15,18 +15,9 @@ import bench
 from bench import Architecture, ConfigError, hookimpl
 from bench.cli import main
 from bench.config import coerce, parse_assignments
+from tests.helpers import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = [
-    "threads=1",
-    "max_steps=4",
-    "eval_every=2",
-    "T=6",
-    "train_size=64",
-    "valid_size=32",
-    "test_size=32",
-    "hidden_size=8",
-]
 
 
 class Float64Encoder(torch.nn.Module):

@@ -8,17 +8,9 @@ import pytest
 from bench import ConfigError
 from bench.cli import main
 from bench.horizon import horizon_cells, horizon_table
+from tests.helpers import TINY_RUN
 
-TINY = [
-    "threads=1",
-    "max_steps=4",
-    "eval_every=2",
-    "train_size=64",
-    "valid_size=32",
-    "test_size=32",
-    "hidden_size=8",
-    "probe_points=1",
-]
+TINY = [*TINY_RUN, "probe_points=1"]
 
 
 def frame(rows):

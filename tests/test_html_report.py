@@ -10,8 +10,7 @@ import subprocess
 import pytest
 
 from bench.cli import main
-
-TINY = ["threads=1", "max_steps=4", "eval_every=2", "train_size=64", "valid_size=32", "test_size=32", "hidden_size=8"]
+from tests.helpers import TINY_RUN as TINY
 
 
 @pytest.fixture(scope="module")

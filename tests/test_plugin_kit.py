@@ -13,18 +13,9 @@ import pytest
 
 from bench import ConfigError
 from bench.scaffold import write_plugin
+from tests.helpers import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = [
-    "threads=1",
-    "max_steps=4",
-    "eval_every=2",
-    "T=6",
-    "train_size=64",
-    "valid_size=32",
-    "test_size=32",
-    "hidden_size=8",
-]
 
 
 def install(package: Path, target: Path) -> dict[str, str]:
