@@ -8,8 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.architecture import Architecture
 from bench.checks import run_checks
-from bench.config import RunConfig, expand, parse_assignments
+from bench.config import Cell, RunConfig, expand, parse_assignments
 from bench.errors import RnnbenchError
 from bench.executors import executor
 from bench.figures import write_figures
@@ -21,6 +22,7 @@ from bench.scaffold import write_plugin
 from bench.store import Store
 from bench.suite import run_cells
 from bench.sweep import load_sweep
+from bench.task import Task
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,24 +153,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         store = Store(out)
         print(f"{len(sweep.cells)} cells -> {out}\n")
         print("| id | arch | task | seed | settings | stored |\n|---|---|---|---|---|---|")
+        arch_registry, task_registry = architectures(), tasks()
         for cell in sweep.cells:
             record = store.get(cell.id)
+            settings = _describe(cell, arch_registry.get(cell.arch), task_registry.get(cell.task))
             print(
-                f"| {cell.id} | {cell.arch} | {cell.task} | {cell.seed} | {_describe(cell)} | "
+                f"| {cell.id} | {cell.arch} | {cell.task} | {cell.seed} | {settings} | "
                 f"{record['status'] if record else '-'} |"
             )
         return 0
     return run_and_report(sweep.cells, out, args)
 
 
-def _describe(cell) -> str:
+def _describe(cell: Cell, arch: Architecture, task: Task) -> str:
     """The settings of a cell that differ from their defaults, for the plan."""
-    run_defaults = {**RunConfig.defaults(), **tasks().get(cell.task).train_defaults}
-    arch_defaults = architectures().get(cell.arch).defaults
-    task_defaults = tasks().get(cell.task).defaults
+    run_defaults = {**RunConfig.defaults(), **task.train_defaults}
     changed = {k: v for k, v in dataclasses.asdict(cell.run).items() if run_defaults.get(k) != v}
-    changed.update({k: v for k, v in cell.arch_options.items() if arch_defaults.get(k) != v})
-    changed.update({k: v for k, v in cell.task_options.items() if task_defaults.get(k) != v})
+    changed.update({k: v for k, v in cell.arch_options.items() if arch.defaults.get(k) != v})
+    changed.update({k: v for k, v in cell.task_options.items() if task.defaults.get(k) != v})
     return " ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
 
 

@@ -10,6 +10,7 @@ as soon as it ends; the suite stores it at once.
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -94,10 +95,8 @@ class RayExecutor:
 
 
 def _execute_remote(cell: Cell, threads: int) -> dict[str, Any]:
-    import dataclasses
-
-    import bench  # noqa: F401  (flush denormals in the worker before torch's threads start)
-
+    # A worker imports this module to run it, and with it `bench`, which flushes denormals
+    # before torch starts its threads there too.
     return execute(dataclasses.replace(cell, run=dataclasses.replace(cell.run, threads=threads)))
 
 

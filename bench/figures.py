@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from bench.report import with_length
 from bench.store import Store
 
 STYLES = {"forward": "-", "backward": "--", "input": ":"}
@@ -60,8 +61,6 @@ def _save(directory: Path, name: str, figure) -> list[Path]:
 
 def scores_figure(frame: pd.DataFrame):
     """One panel per metric (accuracy in %, MSE on a log axis); bars per experiment and architecture."""
-    from bench.report import with_length
-
     frame = with_length(frame[frame["status"] != "error"])
     metrics = [m for m in ("accuracy", "mse") if m in set(frame["metric"])]
     if not metrics:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import with_length
+from bench.report import summary_column, with_length
 from bench.store import Store
 
 SECTIONS = {
@@ -35,7 +35,7 @@ def best_per_column(frame: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """The summary table with the best architecture of each column in bold."""
     marked = summary.map(html.escape)
     for (experiment, metric), cells in with_length(frame).groupby(["experiment", "metric"], sort=False):
-        column = f"{experiment} ({'acc %' if metric == 'accuracy' else metric})"
+        column = summary_column(experiment, metric)
         means = cells[cells["status"] != "error"].groupby("arch")[f"test_{metric}"].mean().dropna()
         if column in marked and not means.empty:
             best = means.idxmax() if metric == "accuracy" else means.idxmin()

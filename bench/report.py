@@ -70,11 +70,16 @@ def with_length(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(experiment=label)
 
 
+def summary_column(experiment: str, metric: str) -> str:
+    """The summary table's column of an experiment: its name and the metric's unit."""
+    return f"{experiment} ({'acc %' if metric == 'accuracy' else metric})"
+
+
 def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Architecture x task: headline test metric, mean ± std over seeds (accuracy in %)."""
     table: dict[str, dict[str, str]] = {}
     for (experiment, metric), group in with_length(frame).groupby(["experiment", "metric"], sort=False):
-        column = f"{experiment} ({'acc %' if metric == 'accuracy' else metric})"
+        column = summary_column(experiment, metric)
         scale = 100.0 if metric == "accuracy" else 1.0
         for arch, cells in group.groupby("arch", sort=True):
             table.setdefault(arch, {})[column] = _mean_std(cells, f"test_{metric}", scale)
