@@ -157,8 +157,9 @@ class Trainer:
     def _train_step(self, batch: Batch) -> float:
         self.model.train()
         with Stopwatch(self.device) as watch:
-            output = self.model(batch.inputs, batch.lengths)
-            loss = self.task.loss(output, batch.targets).mean()
+            with self._autocast():
+                output = self.model(batch.inputs, batch.lengths)
+            loss = self.task.loss(output.float(), batch.targets).mean()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(
@@ -174,14 +175,17 @@ class Trainer:
         self.train_meter.add(watch.seconds, batch.tokens, len(batch.lengths))
         return value if torch.isfinite(norm) else math.inf
 
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.run.precision == "bf16")
+
     @torch.no_grad()
     def evaluate(self, split: SequenceSet) -> dict[str, float]:
         self.model.eval()
         loss_sum = score_sum = 0.0
         for batch in iterate_batches(split, self.run.batch_size):
             batch = batch.to(self.device)
-            with Stopwatch(self.device) as watch:
-                output = self.model(batch.inputs, batch.lengths)
+            with Stopwatch(self.device) as watch, self._autocast():
+                output = self.model(batch.inputs, batch.lengths).float()
             self.eval_meter.add(watch.seconds, batch.tokens, len(batch.lengths))
             loss_sum += float(self.task.loss(output, batch.targets).double().sum())
             score_sum += float(self.task.score(output, batch.targets).double().sum())

@@ -50,6 +50,7 @@ def test_assignments_need_an_equals_sign():
         ({"lr": -1.0}, "lr must be > 0"),
         ({"device": "tpu"}, "device must be auto, cpu, cuda"),
         ({"schedule": "linear"}, "schedule must be one of constant, cosine"),
+        ({"precision": "fp16"}, "precision must be one of fp32, bf16"),
     ],
 )
 def test_invalid_settings_are_rejected(settings, message):

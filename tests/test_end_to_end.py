@@ -12,6 +12,7 @@ import torch
 import bench
 from bench import Architecture, hookimpl
 from bench.cli import main
+from bench.config import expand
 
 TINY = [
     "threads=1",
@@ -89,6 +90,42 @@ def test_python_api_returns_a_dataframe(tmp_path):
     assert list(frame["arch"]) == ["lstm"]
     assert frame.loc[0, "seed"] == 3
     assert math.isfinite(frame.loc[0, "test_mse"])
+
+
+class DtypeSpy(torch.nn.Module):
+    """An LSTM that notes the dtype its recurrence computes in, in training and in evaluation."""
+
+    seen: list[tuple[bool, torch.dtype]] = []
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(input_size, hidden_size, batch_first=True)
+        self.output_size = hidden_size
+
+    def forward(self, x, lengths):
+        states, _ = self.lstm(x)
+        DtypeSpy.seen.append((self.training, states.dtype))
+        return states[torch.arange(len(lengths)), lengths - 1]
+
+
+@pytest.mark.parametrize(("precision", "dtype"), [("fp32", torch.float32), ("bf16", torch.bfloat16)])
+def test_precision_sets_the_dtype_of_training_and_evaluation(tmp_path, register_plugin, precision, dtype):
+    plugin = types.SimpleNamespace(
+        rnnbench_register_architectures=hookimpl(lambda: [Architecture("spy", "Records dtypes.", DtypeSpy)])
+    )
+    register_plugin(plugin, "spy")
+    DtypeSpy.seen = []
+    overrides = dict(s.split("=") for s in TINY) | {"precision": precision}
+    frame = bench.run("spy", "adding", seeds=[0], overrides=overrides, out=tmp_path)
+    assert frame.loc[0, "status"] == "ok" and math.isfinite(frame.loc[0, "test_mse"])
+    computed_in = {seen for _, seen in DtypeSpy.seen}
+    assert {(True, dtype), (False, dtype)} <= set(DtypeSpy.seen)  # training steps and evaluation
+    assert computed_in == {dtype, torch.float64}  # the gradient probe stays in float64
+
+
+def test_precision_is_part_of_a_cells_identity():
+    fp32, bf16 = (expand(["lstm"], ["adding"], [0], {"precision": precision})[0] for precision in ("fp32", "bf16"))
+    assert fp32.id != bf16.id
 
 
 class Exploding(torch.nn.Module):
