@@ -22,10 +22,14 @@ class SequenceModel(nn.Module):
         x = self.adapter(inputs)
         final = self.encoder(x, lengths)
         expected = (x.shape[0], self.encoder.output_size)
-        if not isinstance(final, torch.Tensor) or final.shape != expected or final.dtype != x.dtype:
+        dtypes = {x.dtype}
+        if torch.is_autocast_enabled(x.device.type):  # precision=bf16: the encoder may compute in it
+            dtypes.add(torch.get_autocast_dtype(x.device.type))
+        if not isinstance(final, torch.Tensor) or final.shape != expected or final.dtype not in dtypes:
             got = f"{tuple(final.shape)} {final.dtype}" if isinstance(final, torch.Tensor) else type(final).__name__
+            wanted = " or ".join(sorted(str(dtype) for dtype in dtypes))
             raise PluginError(
-                f"encoder {type(self.encoder).__name__} returned {got}; the contract is one {x.dtype} vector of "
+                f"encoder {type(self.encoder).__name__} returned {got}; the contract is one {wanted} vector of "
                 f"output_size={self.encoder.output_size} per sequence, shape {expected}. Run `rnnbench check`."
             )
         return self.head(final)

@@ -108,16 +108,18 @@ class DtypeSpy(torch.nn.Module):
         return states[torch.arange(len(lengths)), lengths - 1]
 
 
+@pytest.mark.parametrize("task", ["adding", "recall"])  # float32 inputs through a linear map; an embedding
 @pytest.mark.parametrize(("precision", "dtype"), [("fp32", torch.float32), ("bf16", torch.bfloat16)])
-def test_precision_sets_the_dtype_of_training_and_evaluation(tmp_path, register_plugin, precision, dtype):
+def test_precision_sets_the_dtype_of_training_and_evaluation(tmp_path, register_plugin, precision, dtype, task):
     plugin = types.SimpleNamespace(
         rnnbench_register_architectures=hookimpl(lambda: [Architecture("spy", "Records dtypes.", DtypeSpy)])
     )
     register_plugin(plugin, "spy")
     DtypeSpy.seen = []
     overrides = dict(s.split("=") for s in TINY) | {"precision": precision}
-    frame = bench.run("spy", "adding", seeds=[0], overrides=overrides, out=tmp_path)
-    assert frame.loc[0, "status"] == "ok" and math.isfinite(frame.loc[0, "test_mse"])
+    frame = bench.run("spy", task, seeds=[0], overrides=overrides, out=tmp_path)
+    assert frame.loc[0, "status"] == "ok", frame.loc[0, "error"]
+    assert math.isfinite(frame.loc[0, f"test_{frame.loc[0, 'metric']}"])
     computed_in = {seen for _, seen in DtypeSpy.seen}
     assert {(True, dtype), (False, dtype)} <= set(DtypeSpy.seen)  # training steps and evaluation
     assert computed_in == {dtype, torch.float64}  # the gradient probe stays in float64
