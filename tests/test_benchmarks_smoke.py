@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import math
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,4 +60,24 @@ def test_every_benchmark_module_imports_and_collects():
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for module in ("test_architectures.py", "test_probe_overhead.py", "test_prepare_imdb.py"):
         assert module in result.stdout
-    subprocess.run([sys.executable, "-c", "import tests.benchmarks.compare_paths"], cwd=ROOT, check=True)
+
+
+def test_comparison_script_runs_once_on_tiny_shapes(tmp_path):
+    # inductor (torch.compile on CPU) needs a C++ compiler; without one the script runs the rest
+    compile_too = ["--compile"] if shutil.which("c++") or shutil.which("g++") else []
+    out = tmp_path / "compare.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.compare_paths", "--reps", "1", "--out", str(out), *compile_too],
+        cwd=ROOT,
+        env={**os.environ, "RNNBENCH_BENCH_SMOKE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = list(csv.DictReader(out.open()))
+    comparisons = " | ".join(row["comparison"] for row in rows)
+    for expected in ("hand-written", "pack_padded_sequence", "unmasked", "matmul peak", "precision=bf16", "denormals"):
+        assert expected in comparisons
+    assert ("torch.compile" in comparisons) == bool(compile_too)
+    assert all(math.isfinite(float(row["ratio"])) and float(row["ratio"]) > 0 for row in rows)

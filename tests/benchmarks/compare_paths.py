@@ -2,15 +2,22 @@
 between the variants so that machine noise hits all of them alike. Prints medians and
 ratios and writes them as CSV.
 
-    python -m tests.benchmarks.compare_paths [--reps 7] [--out results/compare_paths.csv]
+    python -m tests.benchmarks.compare_paths [--reps 7] [--out results/compare_paths.csv] [--compile]
 
 1. the runner's training step vs. a minimal hand-written PyTorch step of the same model
    and batch (ratio hand / runner: 1.0 means the harness costs nothing);
 2. the exact-final-state encoder vs. pack_padded_sequence and vs. an unmasked fused pass
    that reads padding (forward + backward, LSTM and bidirectional LSTM);
 3. achieved training FLOP/s of the LSTM (matrix products counted) vs. the matrix-multiply
-   peak measured in the same run;
-4. a sequence-to-one LSTM forward + backward with float32 denormals flushed to zero (what
+   peak measured in the same run, then where the step's time goes: the fused kernel's
+   training forward, its backward and everything else, each as a share of peak, beside the
+   inference forward (same products, no saved activations) and the recurrence's small
+   matrix product on its own;
+4. the runner's step with precision=bf16 (bfloat16 autocast) vs. float32;
+5. with --compile, torch.compile of the hand-written step vs. eager: once as it comes
+   (dynamo leaves the LSTM to the fused kernel) and once with the LSTM traced step by step
+   (``allow_rnn``; that compilation takes minutes);
+6. a sequence-to-one LSTM forward + backward with float32 denormals flushed to zero (what
    `import bench` sets) vs. kept, on one thread (the setting is per thread, so only the
    main thread can switch it back and forth).
 """
@@ -19,12 +26,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
+import os
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torch._dynamo
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
@@ -37,7 +47,10 @@ from bench.model import SequenceModel
 from bench.runner import Trainer
 from bench.task import SequenceSet, Task, TaskData
 
-BATCH, LENGTH, EMBED, HIDDEN, VOCAB = 64, 256, 128, 256, 25_000
+# RNNBENCH_BENCH_SMOKE=1: tiny shapes, so the default test run can check the script still runs
+SMOKE = os.environ.get("RNNBENCH_BENCH_SMOKE") == "1"
+BATCH, LENGTH, EMBED, HIDDEN, VOCAB = (4, 8, 4, 8, 50) if SMOKE else (64, 256, 128, 256, 25_000)
+PEAK_SIZE = 64 if SMOKE else 2048  # the square matrix product whose rate stands for the peak
 
 
 class Shaped(Task):
@@ -74,36 +87,96 @@ def alternate(variants: dict[str, Callable[[], None]], reps: int, device: torch.
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def harness_overhead(device: torch.device, reps: int) -> dict[str, float]:
+def imdb_shaped_batch(device: torch.device) -> tuple[Shaped, TaskData, Batch]:
     task = Shaped()
     data = task.prepare({}, 0)
-    torch.manual_seed(0)
-    arch = bench.get_architecture("lstm")
-    model = SequenceModel(nn.Embedding(VOCAB, EMBED, padding_idx=1), arch.build(EMBED, HIDDEN), nn.Linear(HIDDEN, 2))
-    model = model.to(device)
-    cell = Cell("lstm", task.name, 0, RunConfig(batch_size=BATCH, lr=1e-3, clip=1.0, probe_points=0))
-    trainer = Trainer(model, task, data, cell, device, progress=False)
-    on_device = Batch(data.train.inputs, data.train.lengths, data.train.targets).to(device)
+    return task, data, Batch(data.train.inputs, data.train.lengths, data.train.targets).to(device)
 
-    # the same computation written by hand: embedding, fused LSTM, gather, linear, Adam, clip
+
+def runner_steps(device: torch.device) -> dict[str, Callable[[], None]]:
+    """The runner's LSTM training step on one IMDB-shaped batch, per precision."""
+    task, data, batch = imdb_shaped_batch(device)
+    steps = {}
+    for precision in RunConfig.PRECISIONS:
+        torch.manual_seed(0)
+        encoder = bench.get_architecture("lstm").build(EMBED, HIDDEN)
+        model = SequenceModel(nn.Embedding(VOCAB, EMBED, padding_idx=1), encoder, nn.Linear(HIDDEN, 2)).to(device)
+        run = RunConfig(batch_size=BATCH, lr=1e-3, clip=1.0, probe_points=0, precision=precision)
+        trainer = Trainer(model, task, data, Cell("lstm", task.name, 0, run), device, progress=False)
+        steps[precision] = functools.partial(trainer._train_step, batch)
+    return steps
+
+
+class HandWritten:
+    """The runner's float32 step written by hand on the same batch: embedding, fused LSTM,
+    gather at each sequence's last token, linear, cross-entropy, clipping, AdamW."""
+
+    def __init__(self, device: torch.device) -> None:
+        _, _, self.batch = imdb_shaped_batch(device)
+        torch.manual_seed(0)
+        self.embedding = nn.Embedding(VOCAB, EMBED, padding_idx=1).to(device)
+        self.lstm = nn.LSTM(EMBED, HIDDEN, batch_first=True).to(device)
+        self.head = nn.Linear(HIDDEN, 2).to(device)
+        self.parameters = [*self.embedding.parameters(), *self.lstm.parameters(), *self.head.parameters()]
+        self.optimizer = torch.optim.AdamW(self.parameters, lr=1e-3, weight_decay=0.0)
+        self.rows = torch.arange(BATCH, device=device)
+
+    def loss(self) -> torch.Tensor:
+        states, _ = self.lstm(self.embedding(self.batch.inputs))
+        return nn.functional.cross_entropy(self.head(states[self.rows, self.batch.lengths - 1]), self.batch.targets)
+
+    def step(self, loss: Callable[[], torch.Tensor] | None = None) -> Callable[[], None]:
+        """A training step computing the loss with ``loss`` (default: ``self.loss``, eager)."""
+        compute = loss or self.loss
+
+        def run() -> None:
+            value = compute()
+            self.optimizer.zero_grad(set_to_none=True)
+            value.backward()
+            torch.nn.utils.clip_grad_norm_(self.parameters, 1.0)
+            self.optimizer.step()
+
+        return run
+
+
+def compiled_steps(by_hand: HandWritten, device: torch.device, reps: int) -> list[dict[str, object]]:
+    """torch.compile (inductor) of the hand-written forward + loss vs. eager."""
+    rows = []
+    eager = by_hand.step()
+    for label, allow_rnn in (("LSTM left to the fused kernel", False), ("LSTM traced step by step", True)):
+        torch._dynamo.reset()
+        torch._dynamo.config.allow_rnn = allow_rnn
+        compiled = by_hand.step(torch.compile(by_hand.loss))
+        compile_seconds = timed(compiled, device)  # the first call compiles
+        times = alternate({"eager": eager, "compiled": compiled}, reps, device)
+        speedup = times["eager"] / times["compiled"]
+        target = f"speed-up (b/a); compiling took {compile_seconds:.0f} s"
+        rows.append(row(f"torch.compile ({label}) vs eager step", times["compiled"], times["eager"], speedup, target))
+    torch._dynamo.config.allow_rnn = False
+    return rows
+
+
+def lstm_alone(device: torch.device, reps: int) -> dict[str, float]:
+    """The fused LSTM kernel on its own: inference forward, training forward (keeps what
+    backward needs), and training forward + backward."""
     torch.manual_seed(0)
-    embedding = nn.Embedding(VOCAB, EMBED, padding_idx=1).to(device)
     lstm = nn.LSTM(EMBED, HIDDEN, batch_first=True).to(device)
-    head = nn.Linear(HIDDEN, 2).to(device)
-    parameters = [*embedding.parameters(), *lstm.parameters(), *head.parameters()]
-    optimizer = torch.optim.AdamW(parameters, lr=1e-3, weight_decay=0.0)
-    rows = torch.arange(BATCH, device=device)
+    x = torch.randn(BATCH, LENGTH, EMBED, device=device)
 
-    def by_hand() -> None:
-        out, _ = lstm(embedding(on_device.inputs))
-        loss = nn.functional.cross_entropy(head(out[rows, on_device.lengths - 1]), on_device.targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
+    def inference() -> None:
+        with torch.no_grad():
+            lstm(x)
+
+    def training_forward() -> None:
+        lstm(x)
+
+    def forward_backward() -> None:
+        lstm(x)[0][:, -1].sum().backward()
 
     return alternate(
-        {"runner step": lambda: trainer._train_step(on_device), "hand-written step": by_hand}, reps, device
+        {"inference": inference, "training forward": training_forward, "forward+backward": forward_backward},
+        reps,
+        device,
     )
 
 
@@ -165,10 +238,14 @@ def matmul_rate(device: torch.device, reps: int, m: int, k: int, n: int, calls: 
     return 2 * m * k * n * calls / alternate({"mm": run}, reps, device)["mm"]
 
 
-def lstm_training_flops(tokens: int) -> float:
-    """Matrix products of an LSTM training step: per token, the input and recurrent
-    projections (2 * 4H * (E + H) multiply-adds each way); backward costs twice forward."""
-    return 3 * tokens * 2 * 4 * HIDDEN * (EMBED + HIDDEN)
+def lstm_forward_flops(tokens: int) -> float:
+    """Matrix products of an LSTM forward pass: per token, the input and recurrent
+    projections, 4H * (E + H) multiply-adds. Backward computes twice as many."""
+    return tokens * 2 * 4 * HIDDEN * (EMBED + HIDDEN)
+
+
+def row(comparison: str, a: float, b: float, ratio: float, target: str) -> dict[str, object]:
+    return {"comparison": comparison, "a": a, "b": b, "ratio": ratio, "target": target}
 
 
 def main() -> None:
@@ -176,88 +253,97 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="results/compare_paths.csv")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile (takes minutes)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     rows: list[dict[str, object]] = []
 
-    steps = harness_overhead(device, args.reps)
-    ratio = steps["hand-written step"] / steps["runner step"]
-    rows.append(
-        {
-            "comparison": "runner step vs hand-written (LSTM)",
-            "median_s_a": steps["runner step"],
-            "median_s_b": steps["hand-written step"],
-            "ratio": ratio,
-            "target": ">= 0.97 (b/a)",
-        }
-    )
+    runner_step = runner_steps(device)
+    hand_written = HandWritten(device)
+    times = alternate({"runner": runner_step["fp32"], "by hand": hand_written.step()}, args.reps, device)
+    runner, by_hand = times["runner"], times["by hand"]
+    rows.append(row("runner step vs hand-written (LSTM)", runner, by_hand, by_hand / runner, ">= 0.97 (b/a)"))
     for bidirectional in (False, True):
         name = "bilstm" if bidirectional else "lstm"
         paths = final_state_paths(device, args.reps, bidirectional)
-        exact = paths["exact final state"]
+        exact, packed, unmasked = (paths[k] for k in ("exact final state", "pack_padded_sequence", "unmasked fused"))
         rows.append(
-            {
-                "comparison": f"{name}: exact vs pack_padded_sequence (fwd+bwd)",
-                "median_s_a": exact,
-                "median_s_b": paths["pack_padded_sequence"],
-                "ratio": paths["pack_padded_sequence"] / exact,
-                "target": ">= 10 (b/a, CPU)",
-            }
+            row(f"{name}: exact vs pack_padded_sequence (fwd+bwd)", exact, packed, packed / exact, ">= 10 (b/a, CPU)")
         )
         rows.append(
-            {
-                "comparison": f"{name}: exact vs unmasked fused (fwd+bwd)",
-                "median_s_a": exact,
-                "median_s_b": paths["unmasked fused"],
-                "ratio": paths["unmasked fused"] / exact,
-                "target": ">= 0.9 (b/a)",
-            }
+            row(f"{name}: exact vs unmasked fused (fwd+bwd)", exact, unmasked, unmasked / exact, ">= 0.9 (b/a)")
         )
-    peak = matmul_rate(device, args.reps, 2048, 2048, 2048)
-    tokens = BATCH * LENGTH  # the fused kernel computes every padded step too
-    achieved = lstm_training_flops(tokens) / steps["hand-written step"]
+
+    # Roofline: GFLOP/s of each part against the large matrix product's rate in this run. The
+    # fused kernel computes every padded step, so all BATCH * LENGTH tokens count.
+    peak = matmul_rate(device, args.reps, PEAK_SIZE, PEAK_SIZE, PEAK_SIZE)
+    forward_flops = lstm_forward_flops(BATCH * LENGTH)
+    achieved = 3 * forward_flops / by_hand
     rows.append(
-        {
-            "comparison": "LSTM training FLOP/s vs 2048^2 matmul peak",
-            "median_s_a": achieved / 1e9,
-            "median_s_b": peak / 1e9,
-            "ratio": achieved / peak,
-            "target": ">= 0.70 (a/b, GFLOP/s)",
-        }
+        row(
+            f"LSTM training FLOP/s vs {PEAK_SIZE}^2 matmul peak",
+            achieved / 1e9,
+            peak / 1e9,
+            achieved / peak,
+            ">= 0.70 (a/b, GFLOP/s)",
+        )
+    )
+    kernel = lstm_alone(device, args.reps)
+    backward = kernel["forward+backward"] - kernel["training forward"]
+    rest = by_hand - kernel["forward+backward"]
+    for part, flops, seconds in (
+        ("LSTM kernel, training forward", forward_flops, kernel["training forward"]),
+        ("LSTM kernel, backward", 2 * forward_flops, backward),
+        ("LSTM kernel, inference forward", forward_flops, kernel["inference"]),
+    ):
+        rate = flops / seconds
+        rows.append(row(f"{part}: GFLOP/s vs peak", rate / 1e9, peak / 1e9, rate / peak, f"{1e3 * seconds:.0f} ms"))
+    rows.append(
+        row("rest of the step (embedding, head, clip, AdamW)", rest, by_hand, rest / by_hand, "share of the step (a/b)")
     )
     # The recurrence multiplies [B, H] by [H, 4H] once per step, one step after another: the
     # rate such small products reach is the ceiling of the recurrent half of the work.
     step_gemm = matmul_rate(device, args.reps, BATCH, HIDDEN, 4 * HIDDEN, calls=LENGTH)
     rows.append(
-        {
-            "comparison": "recurrent-step GEMM (64x256 @ 256x1024) vs peak",
-            "median_s_a": step_gemm / 1e9,
-            "median_s_b": peak / 1e9,
-            "ratio": step_gemm / peak,
-            "target": "roofline of the recurrence",
-        }
+        row(
+            f"recurrent-step GEMM ({BATCH}x{HIDDEN} @ {HIDDEN}x{4 * HIDDEN}) vs peak",
+            step_gemm / 1e9,
+            peak / 1e9,
+            step_gemm / peak,
+            "roofline of the recurrence",
+        )
     )
+
+    times = alternate(runner_step, args.reps, device)
+    rows.append(
+        row(
+            "runner step: precision=bf16 vs fp32 (LSTM)",
+            times["bf16"],
+            times["fp32"],
+            times["fp32"] / times["bf16"],
+            "speed-up (b/a)",
+        )
+    )
+    if args.compile:
+        rows.extend(compiled_steps(hand_written, device, args.reps))
 
     if device.type == "cpu":
         flush = denormals(device, max(3, args.reps // 2))
         rows.append(
-            {
-                "comparison": "LSTM seq-to-one fwd+bwd: denormals flushed vs kept (1 thread)",
-                "median_s_a": flush["flushed"],
-                "median_s_b": flush["kept"],
-                "ratio": flush["kept"] / flush["flushed"],
-                "target": "speed-up (b/a)",
-            }
+            row(
+                "LSTM seq-to-one fwd+bwd: denormals flushed vs kept (1 thread)",
+                flush["flushed"],
+                flush["kept"],
+                flush["kept"] / flush["flushed"],
+                "speed-up (b/a)",
+            )
         )
 
     env = environment(device, torch.get_num_threads())
     print(f"device: {env['device_name']}, threads {env['threads']} of {cpu_count()} cores, torch {env['torch']}")
-    print(f"{'comparison':<48} {'a':>10} {'b':>10} {'ratio':>7}  target")
-    for row in rows:
-        print(
-            f"{row['comparison']:<48} {row['median_s_a']:>10.4g} {row['median_s_b']:>10.4g} {row['ratio']:>7.3f}  "
-            f"{row['target']}"
-        )
+    print(f"{'comparison':<60} {'a':>10} {'b':>10} {'ratio':>7}  target")
+    for line in rows:
+        print(f"{line['comparison']:<60} {line['a']:>10.4g} {line['b']:>10.4g} {line['ratio']:>7.3f}  {line['target']}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as file:
