@@ -1,7 +1,7 @@
 """Figures written with every results folder (PNG and SVG), one set per task:
 
 - ``gradients_<task>``: gradient norm against steps back from the last token, relative to
-  its value at the last token, log scale, one line per architecture (and direction; input
+  its value at the last token, log scale, one line per model (and direction; input
   gradients for encoders without ``unrolled()``), at initialisation and after training;
 - ``curves_<task>``: validation metric against training step, chance level drawn;
 - ``horizon_<task>``: test metric against sequence length T (when several T were run),
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from bench.report import with_length
 from bench.store import Store
 
 STYLES = {"forward": "-", "backward": "--", "input": ":"}
@@ -33,7 +33,8 @@ STYLES = {"forward": "-", "backward": "--", "input": ":"}
 def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Path]:
     """Draw every figure the results support; return the files written."""
     directory = Path(directory)
-    records = [r for r in Store(directory).records() if r.get("status") != "error"]
+    models = dict(zip(frame.get("id", []), frame.get("model", []), strict=True))  # labels as in the tables
+    records = [{**r, "model": models[r["id"]]} for r in Store(directory).records() if r.get("status") != "error"]
     written = _save(directory, "scores", scores_figure(frame)) if not frame.empty else []
     for task in sorted({r["task"] for r in records}):
         task_records = [r for r in records if r["task"] == task]
@@ -61,21 +62,21 @@ def _save(directory: Path, name: str, figure) -> list[Path]:
 
 def scores_figure(frame: pd.DataFrame):
     """One panel per metric (accuracy in %, MSE on a log axis); bars per experiment and architecture."""
-    frame = with_length(frame[frame["status"] != "error"])
+    frame = frame[frame["status"] != "error"]
     metrics = [m for m in ("accuracy", "mse") if m in set(frame["metric"])]
     if not metrics:
         return None
     figure, axes = plt.subplots(1, len(metrics), figsize=(6.5 * len(metrics), 4.2), squeeze=False)
-    colors = _colors([{"arch": a} for a in frame["arch"]])
+    colors = _colors(frame["model"])
     for axis, metric in zip(axes[0], metrics, strict=True):
         cells = frame[(frame["metric"] == metric) & np.isfinite(frame[f"test_{metric}"].astype(float))]
-        stats = cells.groupby(["experiment", "arch"], sort=False)[f"test_{metric}"].agg(["mean", "std"])
+        stats = cells.groupby(["experiment", "model"], sort=False)[f"test_{metric}"].agg(["mean", "std"])
         scale = 100.0 if metric == "accuracy" else 1.0
         experiments = list(dict.fromkeys(stats.index.get_level_values(0)))
-        archs = sorted(set(stats.index.get_level_values(1)))
-        width = 0.8 / len(archs)
-        for i, arch in enumerate(archs):
-            rows = [stats.loc[(e, arch)] if (e, arch) in stats.index else None for e in experiments]
+        models = sorted(set(stats.index.get_level_values(1)))
+        width = 0.8 / len(models)
+        for i, model in enumerate(models):
+            rows = [stats.loc[(e, model)] if (e, model) in stats.index else None for e in experiments]
             means = [scale * r["mean"] if r is not None else np.nan for r in rows]
             errors = [scale * r["std"] if r is not None and r["std"] == r["std"] else 0.0 for r in rows]
             axis.bar(
@@ -84,8 +85,8 @@ def scores_figure(frame: pd.DataFrame):
                 width,
                 yerr=errors,
                 capsize=3,
-                color=colors[arch],
-                label=arch,
+                color=colors[model],
+                label=model,
             )
         axis.set_xticks(np.arange(len(experiments)) + 0.4 - width / 2, experiments, rotation=20, ha="right")
         axis.set_ylabel("test accuracy (%)" if metric == "accuracy" else "test MSE (log)")
@@ -111,23 +112,23 @@ def gradient_figure(records: list[dict[str, Any]]):
     if not records:
         return None
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    colors = _colors(records)
+    colors = _colors(r["model"] for r in records)
     for axis, moment, title in ((axes[0], 0, "at initialisation"), (axes[1], -1, "after training")):
-        curves = defaultdict(list)  # (arch, profile) -> one curve per seed
+        curves = defaultdict(list)  # (model, profile) -> one curve per seed
         for record in records:
             profiles = record["gradients"][moment]["norms"]
             hidden = [p for p in ("forward", "backward") if p in profiles]
             for profile in hidden or ["input"]:
-                curves[(record["arch"], profile)].append(np.asarray(profiles[profile], dtype=float))
-        bidirectional = {arch for arch, profile in curves if profile == "backward"}
-        for (arch, profile), runs in sorted(curves.items()):
+                curves[(record["model"], profile)].append(np.asarray(profiles[profile], dtype=float))
+        bidirectional = {model for model, profile in curves if profile == "backward"}
+        for (model, profile), runs in sorted(curves.items()):
             length = min(len(run) for run in runs)
             # relative to the last token: after training the loss (and every gradient) is small
             # when the task is solved; the shape of the decay is what compares architectures
             relative = [np.maximum(run[:length], 1e-300) / max(run[0], 1e-300) for run in runs]
             mean = np.exp(np.mean(np.log(relative), axis=0))  # geometric mean over seeds
-            label = arch if profile == "forward" and arch not in bidirectional else f"{arch} ({profile})"
-            axis.plot(np.arange(length), mean, STYLES[profile], color=colors[arch], label=label, linewidth=1.6)
+            label = model if profile == "forward" and model not in bidirectional else f"{model} ({profile})"
+            axis.plot(np.arange(length), mean, STYLES[profile], color=colors[model], label=label, linewidth=1.6)
         axis.set_title(f"{title} (step {records[0]['gradients'][moment]['step']})")
         axis.set_yscale("log")
         axis.set_xlabel("timesteps before the last token")
@@ -144,14 +145,14 @@ def learning_curves(records: list[dict[str, Any]]):
         return None
     metric = records[0]["metric"]
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
-    colors = _colors(records)
-    by_arch = defaultdict(list)
+    colors = _colors(r["model"] for r in records)
+    by_model = defaultdict(list)
     for record in records:
-        by_arch[record["arch"]].append(record["history"])
-    for arch, histories in sorted(by_arch.items()):
+        by_model[record["model"]].append(record["history"])
+    for model, histories in sorted(by_model.items()):
         steps = [h["step"] for h in histories[0]]
         values = np.array([[h[f"valid_{metric}"] for h in history][: len(steps)] for history in histories])
-        axis.plot(steps, np.nanmean(values, axis=0), color=colors[arch], label=arch, linewidth=1.6)
+        axis.plot(steps, np.nanmean(values, axis=0), color=colors[model], label=model, linewidth=1.6)
     _reference_lines(axis, records[0])
     axis.set_xlabel("training step")
     axis.set_ylabel(f"validation {metric}" + (" (log)" if metric == "mse" else ""))
@@ -167,8 +168,8 @@ def horizon_figure(frame: pd.DataFrame, example: dict[str, Any]):
     metric = example["metric"]
     column = f"test_{metric}"
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
-    colors = _colors([{"arch": a} for a in frame["arch"]])
-    for arch, cells in sorted(frame.groupby("arch")):
+    colors = _colors(frame["model"])
+    for model, cells in sorted(frame.groupby("model")):
         stats = cells.groupby("task.T")[column].agg(["mean", "std"])
         axis.errorbar(
             stats.index,
@@ -176,8 +177,8 @@ def horizon_figure(frame: pd.DataFrame, example: dict[str, Any]):
             yerr=stats["std"].fillna(0),
             marker="o",
             capsize=3,
-            color=colors[arch],
-            label=arch,
+            color=colors[model],
+            label=model,
         )
     _reference_lines(axis, example)
     axis.set_xscale("log")
@@ -203,6 +204,6 @@ def _title(record: dict[str, Any], what: str) -> str:
     return f"{record['task']}{f', T={T}' if T else ''}: {what}"
 
 
-def _colors(records) -> dict[str, Any]:
+def _colors(models: Iterable[str]) -> dict[str, Any]:
     palette = plt.get_cmap("tab10").colors
-    return {arch: palette[i % len(palette)] for i, arch in enumerate(sorted({r["arch"] for r in records}))}
+    return {model: palette[i % len(palette)] for i, model in enumerate(sorted(set(models)))}

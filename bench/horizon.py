@@ -37,12 +37,13 @@ def horizon_cells(
 
 
 def horizon_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per architecture: success rate at each T, and the horizon (longest T solved in a row)."""
+    """Per model (architecture, with the settings its cells differ in): success rate at each
+    T, and the horizon (longest T solved in a row)."""
     frame = frame[frame["task.T"].notna()].copy()
     frame["solved"] = frame["solved"].fillna(False).astype(bool)
-    rate = frame.groupby(["arch", "task.T"])["solved"].agg(["sum", "count"])
+    rate = frame.groupby(["model", "task.T"])["solved"].agg(["sum", "count"])
     table = {}
-    for arch, group in rate.groupby(level="arch"):
+    for model, group in rate.groupby(level="model"):
         row, horizon, unbroken = {}, None, True
         for (_, T), (solved, count) in group.iterrows():
             row[f"T={int(T)}"] = f"{int(solved)}/{int(count)}"
@@ -54,5 +55,5 @@ def horizon_table(frame: pd.DataFrame) -> pd.DataFrame:
             row["horizon"] = f"< {int(group.index[0][1])}"
         else:  # solved at the longest T tried: the true horizon may lie beyond it
             row["horizon"] = f">= {horizon}" if horizon == longest else str(horizon)
-        table[arch] = row
+        table[model] = row
     return pd.DataFrame(table).T.rename_axis("arch")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import summary_column, with_length
+from bench.report import summary_column
 from bench.store import Store
 
 SECTIONS = {
@@ -34,9 +34,9 @@ details pre { background: #f7f7f7; padding: 0.5rem; overflow-x: auto; font-size:
 def best_per_column(frame: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """The summary table with the best architecture of each column in bold."""
     marked = summary.map(html.escape)
-    for (experiment, metric), cells in with_length(frame).groupby(["experiment", "metric"], sort=False):
+    for (experiment, metric), cells in frame.groupby(["experiment", "metric"], sort=False):
         column = summary_column(experiment, metric)
-        means = cells[cells["status"] != "error"].groupby("arch")[f"test_{metric}"].mean().dropna()
+        means = cells[cells["status"] != "error"].groupby("model")[f"test_{metric}"].mean().dropna()
         if column in marked and not means.empty:
             best = means.idxmax() if metric == "accuracy" else means.idxmin()
             marked.loc[best, column] = f"<strong>{marked.loc[best, column]}</strong>"

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.config import RunConfig
 from bench.store import Store
 
 
@@ -22,12 +23,15 @@ def load_results(directory: str | os.PathLike) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
+    frame = _label(frame)
     order = ["task", "task.T", "arch", "seed"] if "task.T" in frame else ["task", "arch", "seed"]
     return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
 
 def _flatten(record: dict[str, Any]) -> dict[str, Any]:
-    run = record.get("config", {}).get("run", {})
+    # A record written before a setting existed ran as that setting's default does (a new
+    # setting's default keeps the old behaviour), so old and new records compare.
+    run = {**RunConfig.defaults(), **record.get("config", {}).get("run", {})}
     row: dict[str, Any] = {
         "id": record["id"],
         "arch": record["arch"],
@@ -39,14 +43,14 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
         "chance": record.get("chance"),
         "solved": record.get("solved"),
         "steps": record.get("steps"),
-        "max_steps": run.get("max_steps"),
-        "epochs": run.get("epochs"),
-        "eval_every": run.get("eval_every"),
         "params": record.get("params"),
         "train_seconds": record.get("train_seconds"),
         "probe_seconds": record.get("probe_seconds"),
+        "eval_seconds": record.get("eval_seconds"),
         "wall_seconds": record.get("wall_seconds"),
     }
+    row.update({f"run.{k}": v for k, v in run.items() if k not in RunConfig.EXECUTION})
+    row.update({f"arch.{k}": v for k, v in record.get("config", {}).get("arch_options", {}).items()})
     row.update({f"task.{k}": v for k, v in record.get("config", {}).get("task_options", {}).items()})
     row.update({f"test_{k}": v for k, v in record.get("test", {}).items()})
     row.update({f"valid_{k}": v for k, v in record.get("valid", {}).items()})
@@ -62,12 +66,45 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def with_length(frame: pd.DataFrame) -> pd.DataFrame:
-    """Adds ``experiment``: the task, with its T when the task has one (probes are compared
-    at one sequence length at a time)."""
-    lengths = frame["task.T"] if "task.T" in frame else pd.Series(index=frame.index, dtype=float)
-    label = [task if pd.isna(T) else f"{task} T={int(T)}" for task, T in zip(frame["task"], lengths, strict=True)]
-    return frame.assign(experiment=label)
+def _label(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds the labels every table and figure groups by, so that cells which differ in what
+    decides their result are never averaged together:
+
+    - ``experiment``: the task, with its T when it has one (probes are compared at one
+      sequence length at a time) and any other task option on which its cells differ;
+    - ``model``: the architecture, with any run setting or architecture option on which its
+      cells of one experiment differ (``lstm precision=bf16`` beside ``lstm precision=fp32``).
+    """
+    experiment = pd.Series(index=frame.index, dtype=object)
+    for task, cells in frame.groupby("task", sort=False):
+        differing = [c for c in _differing(cells, ("task.",)) if c != "task.T"]
+        if "task.T" in cells and cells["task.T"].notna().all():
+            differing.insert(0, "task.T")
+        experiment[cells.index] = [_name(task, row, differing) for _, row in cells.iterrows()]
+    frame = frame.assign(experiment=experiment)
+    model = pd.Series(index=frame.index, dtype=object)
+    for (_, arch), cells in frame.groupby(["experiment", "arch"], sort=False):
+        differing = _differing(cells, ("run.", "arch."))
+        model[cells.index] = [_name(arch, row, differing) for _, row in cells.iterrows()]
+    return frame.assign(model=model)
+
+
+def _differing(cells: pd.DataFrame, prefixes: tuple[str, ...]) -> list[str]:
+    columns = [c for c in cells if c.startswith(prefixes)]
+    return [c for c in columns if cells[c].astype(str).nunique() > 1]
+
+
+def _name(base: str, row: pd.Series, columns: list[str]) -> str:
+    settings = [f"{column.split('.', 1)[1]}={_value(row[column])}" for column in columns]
+    return " ".join([base, *settings])
+
+
+def _value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "none"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # T=100, not T=100.0 (pandas stores a column with gaps as floats)
+    return str(value)
 
 
 def summary_column(experiment: str, metric: str) -> str:
@@ -78,11 +115,11 @@ def summary_column(experiment: str, metric: str) -> str:
 def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Architecture x task: headline test metric, mean ± std over seeds (accuracy in %)."""
     table: dict[str, dict[str, str]] = {}
-    for (experiment, metric), group in with_length(frame).groupby(["experiment", "metric"], sort=False):
+    for (experiment, metric), group in frame.groupby(["experiment", "metric"], sort=False):
         column = summary_column(experiment, metric)
         scale = 100.0 if metric == "accuracy" else 1.0
-        for arch, cells in group.groupby("arch", sort=True):
-            table.setdefault(arch, {})[column] = _mean_std(cells, f"test_{metric}", scale)
+        for model, cells in group.groupby("model", sort=True):
+            table.setdefault(model, {})[column] = _mean_std(cells, f"test_{metric}", scale)
     return pd.DataFrame(table).T.rename_axis("arch").fillna("")
 
 
@@ -107,7 +144,7 @@ def gradient_table(frame: pd.DataFrame) -> pd.DataFrame:
     and after training (median over seeds). One row per direction of a bidirectional model;
     the input gradient dL/dx_t for encoders without ``unrolled()``."""
     rows = []
-    for (task, arch), cells in with_length(frame).groupby(["experiment", "arch"], sort=False):
+    for (task, arch), cells in frame.groupby(["experiment", "model"], sort=False):
 
         def present(profile: str) -> bool:
             column = f"grad_init_{profile}_half_life"
@@ -125,13 +162,13 @@ def gradient_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Seeds that solved each probe, per architecture and task (tasks with a threshold only)."""
-    judged = with_length(frame[frame["solved"].notna()])
+    judged = frame[frame["solved"].notna()]
     if judged.empty:
         return pd.DataFrame()
     solved = judged.assign(solved=judged["solved"].astype(bool))
-    counts = solved.groupby(["arch", "experiment"], sort=False)["solved"].agg(["sum", "count"])
+    counts = solved.groupby(["model", "experiment"], sort=False)["solved"].agg(["sum", "count"])
     labels = counts.apply(lambda r: f"{int(r['sum'])}/{int(r['count'])}", axis=1)
-    return labels.unstack("experiment").rename_axis(columns=None)
+    return labels.unstack("experiment").sort_index().rename_axis(index="arch", columns=None)
 
 
 THROUGHPUT_COLUMNS = {
@@ -149,15 +186,19 @@ def throughput_table(frame: pd.DataFrame) -> pd.DataFrame:
     present = [c for c in THROUGHPUT_COLUMNS if c in frame]
     if not present:
         return pd.DataFrame()
-    table = with_length(frame).groupby(["experiment", "arch"], sort=False)[present].median()
+    table = frame.groupby(["experiment", "model"], sort=False)[present].median()
     counts = [c for c in present if c != "train_step_median_ms"]  # read as whole numbers
     table[counts] = table[counts].round().astype("Int64")
+    shares = {}
     if "probe_seconds" in frame and frame["probe_seconds"].notna().any():
-        overhead = 100 * frame["probe_seconds"] / frame["train_seconds"]
-        by_cell = with_length(frame.assign(overhead=overhead))
-        table["gradient probes, % of training"] = (
-            by_cell.groupby(["experiment", "arch"], sort=False)["overhead"].median().round(1)
-        )
+        shares["gradient probes, % of training"] = frame["probe_seconds"] / frame["train_seconds"]
+    if "eval_seconds" in frame and frame["eval_seconds"].notna().any():
+        # what the timers leave out: data preparation, training batches, model set-up, checkpoints
+        untimed = frame["wall_seconds"] - frame[["train_seconds", "eval_seconds", "probe_seconds"]].sum(axis=1)
+        shares["untimed, % of wall"] = untimed / frame["wall_seconds"]
+    for column, share in shares.items():
+        by_cell = frame.assign(share=100 * share)
+        table[column] = by_cell.groupby(["experiment", "model"], sort=False)["share"].median().round(1)
     return table.rename(columns=THROUGHPUT_COLUMNS).rename_axis(["task", "arch"])
 
 

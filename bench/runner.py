@@ -90,6 +90,7 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
         },
         "train_seconds": trainer.train_seconds,
         "probe_seconds": trainer.probe_seconds,
+        "eval_seconds": trainer.eval_seconds,
         "wall_seconds": time.perf_counter() - started,
         "environment": environment(device, threads),
     }
@@ -125,6 +126,7 @@ class Trainer:
         self.eval_meter = ThroughputMeter(warmup=1)
         self.train_seconds = 0.0
         self.probe_seconds = 0.0  # gradient profiles, outside train_seconds
+        self.eval_seconds = 0.0  # whole evaluation passes (batching and scoring included)
         self.profiles: list[dict[str, Any]] = []
         self.probe_batch = _first(data.valid, self.run.probe_batch)
         self.probe_steps = _spread(self.total_steps, self.run.probe_points)
@@ -180,6 +182,7 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, split: SequenceSet) -> dict[str, float]:
+        started = time.perf_counter()
         self.model.eval()
         loss_sum = score_sum = 0.0
         for batch in iterate_batches(split, self.run.batch_size):
@@ -189,6 +192,7 @@ class Trainer:
             self.eval_meter.add(watch.seconds, batch.tokens, len(batch.lengths))
             loss_sum += float(self.task.loss(output, batch.targets).double().sum())
             score_sum += float(self.task.score(output, batch.targets).double().sum())
+        self.eval_seconds += time.perf_counter() - started
         return {"loss": loss_sum / len(split), self.task.metric: score_sum / len(split)}
 
     def _validate(self, train_loss: float) -> None:

@@ -6,6 +6,7 @@ import json
 import math
 import types
 
+import pandas as pd
 import pytest
 import torch
 
@@ -62,6 +63,12 @@ def test_run_writes_records_and_a_report_then_redoes_nothing(tmp_path, capsys):
     assert record["config"]["run"]["max_steps"] == 6
     assert record["environment"]["torch"] == torch.__version__
     assert record["throughput"]["train_tokens_per_s"] > 0
+    # the timed parts of a cell never add up to more than its wall time
+    timed = record["train_seconds"] + record["eval_seconds"] + record["probe_seconds"]
+    assert min(record["train_seconds"], record["eval_seconds"], record["probe_seconds"]) > 0
+    assert timed <= record["wall_seconds"]
+    throughput = pd.read_csv(out / "throughput.csv")
+    assert throughput["untimed, % of wall"].between(0, 100).all()
     assert [h["step"] for h in record["history"]] == [0, 3, 6]
 
     stamps = {p: p.stat().st_mtime_ns for p in records}

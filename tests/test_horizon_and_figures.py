@@ -14,7 +14,7 @@ TINY = [*TINY_RUN, "probe_points=1"]
 
 
 def frame(rows):
-    return pd.DataFrame(rows, columns=["arch", "task.T", "solved"])
+    return pd.DataFrame(rows, columns=["model", "task.T", "solved"])
 
 
 def test_horizon_is_the_longest_T_solved_by_most_seeds_with_no_gap():
@@ -71,8 +71,8 @@ def test_horizon_command_writes_tables_and_every_figure(tmp_path, capsys):
     assert (out / "figures" / "gradients_adding.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     cells = pd.read_csv(out / "cells.csv")
     # every row says how it was produced: T, the step budget and the evaluation cadence
-    assert {"task.T", "max_steps", "eval_every"} <= set(cells.columns)
-    assert set(cells["task.T"]) == {6, 10} and set(cells["max_steps"]) == {4}
+    assert {"task.T", "run.max_steps", "run.eval_every"} <= set(cells.columns)
+    assert set(cells["task.T"]) == {6, 10} and set(cells["run.max_steps"]) == {4}
     assert (out / "gradients.csv").exists() and (out / "solved.csv").exists()
 
 
