@@ -105,7 +105,9 @@ def add_cell_options(parser: argparse.ArgumentParser) -> None:
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retry-failed", action="store_true", help="rerun cells stored with status error")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bars (the default when stderr is not a terminal)"
+    )
     parser.add_argument(
         "--executor",
         choices=["local", "ray"],
@@ -179,7 +181,7 @@ def run_and_report(cells: list, out: str, args: argparse.Namespace) -> int:
         cells,
         Store(out),
         retry_failed=args.retry_failed,
-        progress=not args.no_progress,
+        progress=not args.no_progress and sys.stderr.isatty(),  # bars in a log file are noise
         executor=executor(args.executor, args.address),
     )
     print(
