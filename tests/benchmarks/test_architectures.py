@@ -4,7 +4,8 @@
 
 Forward, and forward + backward + optimizer step, on an IMDB-shaped batch (64 x 256,
 embedding 128, hidden 256) and a probe-shaped batch (32 x 100, input 16, hidden 64), with
-lengths spread like bucketed real data. pytest-benchmark's ops is calls per second; the
+lengths spread like bucketed real data, in float32 and under bfloat16 autocast (the
+runner's precision=bf16). pytest-benchmark's ops is calls per second; the
 tokens per call and tokens/s are in extra_info. RNNBENCH_BENCH_SMOKE=1 shrinks the shapes
 (the default test run uses it to check that the benchmarks still run).
 """
@@ -53,39 +54,47 @@ def record(benchmark, shape: dict[str, int], lengths: torch.Tensor) -> None:
         benchmark.extra_info["tokens_per_s"] = tokens / benchmark.stats.stats.median
 
 
+def autocast(precision: str) -> torch.autocast:
+    return torch.autocast(DEVICE.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("shape_name", list(SHAPES))
 @pytest.mark.parametrize("name", bench.list_architectures())
-def test_forward(benchmark, name, shape_name):
+def test_forward(benchmark, name, shape_name, precision):
     shape = SHAPES[shape_name]
     encoder, _, x, lengths, _ = setup(name, shape)
     encoder.eval()
 
     def forward():
-        with torch.no_grad():
+        with torch.no_grad(), autocast(precision):
             encoder(x, lengths)
         synchronize(DEVICE)
 
-    benchmark.group = f"forward-{shape_name}"
+    benchmark.group = f"forward-{shape_name}-{precision}"
     benchmark.pedantic(forward, rounds=5 if not SMOKE else 1, warmup_rounds=1 if not SMOKE else 0)
     record(benchmark, shape, lengths)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("shape_name", list(SHAPES))
 @pytest.mark.parametrize("name", bench.list_architectures())
-def test_train_step(benchmark, name, shape_name):
+def test_train_step(benchmark, name, shape_name, precision):
     shape = SHAPES[shape_name]
     encoder, head, x, lengths, target = setup(name, shape)
     parameters = [*encoder.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=1e-3)
 
     def step():
-        loss = torch.nn.functional.cross_entropy(head(encoder(x, lengths)), target)
+        with autocast(precision):
+            logits = head(encoder(x, lengths))
+        loss = torch.nn.functional.cross_entropy(logits.float(), target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
         synchronize(DEVICE)
 
-    benchmark.group = f"train-step-{shape_name}"
+    benchmark.group = f"train-step-{shape_name}-{precision}"
     benchmark.pedantic(step, rounds=5 if not SMOKE else 1, warmup_rounds=1 if not SMOKE else 0)
     record(benchmark, shape, lengths)
