@@ -7,7 +7,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo gradients horizon imdb test bench compare bench-prepare lint clean
+.PHONY: demo gradients horizon imdb test bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: $(VENV)/.installed
 # Side by side: runner vs hand-written step, exact final state vs pack_padded / unmasked, FLOP/s
 compare: $(VENV)/.installed
 	$(BIN)/python -m tests.benchmarks.compare_paths --out results/compare_paths.csv
+
+# Which oneDNN kernels torch's CPU LSTM runs, fp32 and bf16, and their times (the FLOP/s profile)
+kernels: $(VENV)/.installed
+	$(BIN)/python -m tests.benchmarks.lstm_kernels
 
 bench-prepare: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/benchmarks/test_prepare_imdb.py --benchmark-enable --benchmark-autosave -o addopts=""

@@ -1,4 +1,5 @@
-"""Figures written with every results folder (PNG and SVG), one set per task:
+"""Figures written with every results folder (PNG and SVG), one set per task (and per
+setting of a task option on which its cells differ, e.g. ``curves_imdb_keep=first``):
 
 - ``gradients_<task>``: gradient norm against steps back from the last token, relative to
   its value at the last token, log scale, one line per model (and direction; input
@@ -33,17 +34,19 @@ STYLES = {"forward": "-", "backward": "--", "input": ":"}
 def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Path]:
     """Draw every figure the results support; return the files written."""
     directory = Path(directory)
-    models = dict(zip(frame.get("id", []), frame.get("model", []), strict=True))  # labels as in the tables
-    records = [{**r, "model": models[r["id"]]} for r in Store(directory).records() if r.get("status") != "error"]
-    written = _save(directory, "scores", scores_figure(frame)) if not frame.empty else []
-    for task in sorted({r["task"] for r in records}):
-        task_records = [r for r in records if r["task"] == task]
-        figures = {"gradients": gradient_figure(task_records), "curves": learning_curves(task_records)}
-        cells = frame[frame["task"] == task]
+    if frame.empty:
+        return []
+    labels = frame.set_index("id")[["setup", "model"]].to_dict("index")  # as in the tables
+    records = [{**r, **labels[r["id"]]} for r in Store(directory).records() if r.get("status") != "error"]
+    written = _save(directory, "scores", scores_figure(frame))
+    for setup in sorted({r["setup"] for r in records}):
+        setup_records = [r for r in records if r["setup"] == setup]
+        figures = {"gradients": gradient_figure(setup_records), "curves": learning_curves(setup_records)}
+        cells = frame[frame["setup"] == setup]
         if "task.T" in cells and cells["task.T"].nunique() > 1:
-            figures["horizon"] = horizon_figure(cells, task_records[0])
+            figures["horizon"] = horizon_figure(cells, setup_records[0])
         for name, figure in figures.items():
-            written += _save(directory, f"{name}_{task}", figure)
+            written += _save(directory, f"{name}_{setup.replace(' ', '_')}", figure)
     return written
 
 
@@ -188,7 +191,7 @@ def horizon_figure(frame: pd.DataFrame, example: dict[str, Any]):
         axis.set_yscale("log")
     axis.legend(fontsize=8)
     axis.grid(True, alpha=0.3)
-    axis.set_title(f"{example['task']}: memory horizon")
+    axis.set_title(f"{example['setup']}: memory horizon")
     return figure
 
 
@@ -201,7 +204,7 @@ def _reference_lines(axis, record: dict[str, Any]) -> None:
 
 def _title(record: dict[str, Any], what: str) -> str:
     T = record["config"]["task_options"].get("T")
-    return f"{record['task']}{f', T={T}' if T else ''}: {what}"
+    return f"{record['setup']}{f', T={T}' if T else ''}: {what}"
 
 
 def _colors(models: Iterable[str]) -> dict[str, Any]:

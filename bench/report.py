@@ -70,18 +70,23 @@ def _label(frame: pd.DataFrame) -> pd.DataFrame:
     """Adds the labels every table and figure groups by, so that cells which differ in what
     decides their result are never averaged together:
 
-    - ``experiment``: the task, with its T when it has one (probes are compared at one
-      sequence length at a time) and any other task option on which its cells differ;
+    - ``setup``: the task, with any task option other than T on which its cells differ
+      (``imdb keep=first`` beside ``imdb keep=last``); figures are drawn per setup;
+    - ``experiment``: the setup, with its T when the task has one (probes are compared at
+      one sequence length at a time);
     - ``model``: the architecture, with any run setting or architecture option on which its
       cells of one experiment differ (``lstm precision=bf16`` beside ``lstm precision=fp32``).
     """
+    setup = pd.Series(index=frame.index, dtype=object)
     experiment = pd.Series(index=frame.index, dtype=object)
     for task, cells in frame.groupby("task", sort=False):
         differing = [c for c in _differing(cells, ("task.",)) if c != "task.T"]
-        if "task.T" in cells and cells["task.T"].notna().all():
-            differing.insert(0, "task.T")
-        experiment[cells.index] = [_name(task, row, differing) for _, row in cells.iterrows()]
-    frame = frame.assign(experiment=experiment)
+        setup[cells.index] = [_name(task, row, differing) for _, row in cells.iterrows()]
+        with_T = "task.T" in cells and cells["task.T"].notna().all()
+        experiment[cells.index] = [
+            _name(task, row, [*differing, "task.T"] if with_T else differing) for _, row in cells.iterrows()
+        ]
+    frame = frame.assign(setup=setup, experiment=experiment)
     model = pd.Series(index=frame.index, dtype=object)
     for (_, arch), cells in frame.groupby(["experiment", "arch"], sort=False):
         differing = _differing(cells, ("run.", "arch."))

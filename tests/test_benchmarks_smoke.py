@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -81,3 +83,19 @@ def test_comparison_script_runs_once_on_tiny_shapes(tmp_path):
         assert expected in comparisons
     assert ("torch.compile" in comparisons) == bool(compile_too)
     assert all(math.isfinite(float(row["ratio"])) and float(row["ratio"]) > 0 for row in rows)
+
+
+def test_kernel_profile_runs_once_on_tiny_shapes():
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.lstm_kernels", "--reps", "1"],
+        cwd=ROOT,
+        env={**os.environ, "RNNBENCH_BENCH_SMOKE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for mode in ("fp32 inference", "fp32 training", "bf16 training", "oneDNN off"):
+        assert mode in result.stdout
+    if torch.backends.mkldnn.is_available():  # torch's x86 CPU builds: oneDNN names its kernels
+        assert "forward_training" in result.stdout and "backward" in result.stdout

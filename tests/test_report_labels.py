@@ -28,8 +28,10 @@ def test_a_task_option_that_differs_names_the_experiment(tmp_path):
     bench.run("gru", "adding", seeds=[0], overrides=settings(), out=tmp_path)
     frame = bench.run("gru", "adding", seeds=[0], overrides=settings("train_size=96"), out=tmp_path)
 
-    assert set(frame["experiment"]) == {"adding T=6 train_size=64", "adding T=6 train_size=96"}
+    assert set(frame["experiment"]) == {"adding train_size=64 T=6", "adding train_size=96 T=6"}
     assert set(frame["model"]) == {"gru"}  # the model is the same in both experiments
+    figures = {p.name for p in write_figures(tmp_path, frame)}
+    assert {"curves_adding_train_size=64.png", "curves_adding_train_size=96.png"} <= figures
 
 
 def test_the_figures_label_lines_as_the_tables_do(tmp_path):
