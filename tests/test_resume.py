@@ -60,23 +60,27 @@ def test_sigkill_at_random_points_then_resume_loses_nothing(tmp_path):
     out = tmp_path / "out"
     rng = random.Random(7)
     kills = 0
-    for _ in range(12):
+    # Each round lets at least one more cell land, then kills at a random moment after it
+    # (inside a cell, between cells, or while a record is being written): progress, not
+    # wall time, paces the kills, so a fast machine cannot finish before being interrupted.
+    for _ in range(4):
+        before = len(stored(out)) if (out / "cells").exists() else 0
         process = start(sweep, out)
-        try:
-            process.wait(timeout=rng.uniform(2.0, 6.0))  # start-up takes ~2 s: kill at any stage
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-            kills += 1
-            if (out / "cells").exists():
-                stored(out)  # every record stays readable after every kill
-            continue
-        assert process.returncode == 0
-        break
-    else:
-        process = start(sweep, out)  # let it finish
-        assert process.wait(timeout=300) == 0
-    assert kills >= 2, "the sweep finished before it could be interrupted; make its cells longer"
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            if (out / "cells").exists() and len(list((out / "cells").glob("*.json"))) > before:
+                break
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))
+        if process.poll() is not None:
+            break
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        kills += 1
+        stored(out)  # every record stays readable after every kill
+    process = start(sweep, out)  # resume, and let it finish
+    assert process.wait(timeout=300) == 0
+    assert kills >= 2, "the sweep finished before it could be interrupted; make it longer"
     records = stored(out)
     assert set(records) == expected  # every cell exactly once (one file per id)
     assert all(r["status"] == "ok" for r in records.values())
