@@ -187,6 +187,7 @@ def expand(
     cells = []
     for task in task_list:
         task_options = task.resolve_options(_coerced(_pick(overrides, task.defaults, "task."), task.defaults, problems))
+        problems.extend(task.check_options(task_options))
         run_values = {**run_keys, **task.train_defaults}
         run_values.update(_coerced({k: v for k, v in overrides.items() if k in run_keys}, run_keys, problems))
         try:

@@ -106,10 +106,17 @@ class Task:
     # --- what a plugin must provide -------------------------------------------------------
 
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
-        """Load or generate the data. Same options and seed -> same data."""
+        """Load or generate the data. Same options and seed -> same data. The options have
+        passed ``check_options``."""
         raise NotImplementedError
 
     # --- what a plugin may override ------------------------------------------------------
+
+    def check_options(self, options: Mapping[str, Any]) -> list[str]:
+        """What is wrong with these resolved options, one sentence per problem saying what
+        to change; empty when they are fine. Called when cells are planned, before any data
+        is prepared, so a bad value fails a whole sweep (or its --dry-run) at once."""
+        return []
 
     def download(self) -> str | None:
         """Fetch the task's data files (``rnnbench data NAME``); return where they went.

@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from bench import ConfigError, SequenceSet, Task, TaskData, hookimpl
-from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, split_generator
+from bench import SequenceSet, Task, TaskData, hookimpl
+from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, size_problems, split_generator
 
 
 def make_adding(size: int, steps: int, generator: torch.Generator) -> SequenceSet:
@@ -43,10 +43,14 @@ class AddingTask(Task):
     train_defaults = PROBE_TRAINING
     solved_threshold = 0.01  # test MSE
 
+    def check_options(self, options: Mapping[str, Any]) -> list[str]:
+        problems = size_problems(self.name, options)
+        if int(options["T"]) < 2:
+            problems.append(f"adding needs T >= 2 (one marker per half), got T={options['T']}")
+        return problems
+
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
         steps = int(options["T"])
-        if steps < 2:
-            raise ConfigError(f"adding needs T >= 2 (one marker per half), got T={steps}")
         splits = {
             split: make_adding(int(options[f"{split}_size"]), steps, split_generator(seed, split))
             for split in ("train", "valid", "test")

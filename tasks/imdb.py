@@ -18,7 +18,6 @@ import torch
 from torch import nn
 
 from bench import ConfigError, SequenceSet, Task, TaskData, hookimpl
-from bench.environment import cpu_count
 from tasks.imdb_files import download, locate
 from tasks.imdb_prepare import PAD_INDEX, EncodedSplit, PipelineSettings, load
 
@@ -45,14 +44,22 @@ class IMDBTask(Task):
         "probe_points": 2,
     }
 
+    def check_options(self, options: Mapping[str, Any]) -> list[str]:
+        fraction = float(options["valid_fraction"])
+        problems = [] if 0 < fraction < 1 else [f"imdb: valid_fraction must lie in (0, 1), got {fraction}"]
+        try:
+            pipeline_settings(options)
+        except ConfigError as exc:
+            problems.append(str(exc))
+        return problems
+
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
         fraction = float(options["valid_fraction"])
-        if not 0 < fraction < 1:
-            raise ConfigError(f"valid_fraction must lie in (0, 1), got {fraction}")
         started = time.perf_counter()
-        settings = PipelineSettings(**{f.name: options[f.name] for f in dataclasses.fields(PipelineSettings)})
+        settings = pipeline_settings(options)
         path = locate(options["data"] or None)
-        corpus = load(path, settings, workers=cpu_count())
+        # as many tokenising processes as the cell has threads: its share of the machine
+        corpus = load(path, settings, workers=torch.get_num_threads())
         seconds = time.perf_counter() - started
 
         train = _as_set(corpus.train)
@@ -95,6 +102,11 @@ def _as_set(split: EncodedSplit) -> SequenceSet:
 
 def _subset(data: SequenceSet, index: torch.Tensor) -> SequenceSet:
     return SequenceSet(data.inputs[index], data.lengths[index], data.targets[index])
+
+
+def pipeline_settings(options: Mapping[str, Any]) -> PipelineSettings:
+    """The task options that decide the prepared arrays (checked on construction)."""
+    return PipelineSettings(**{f.name: options[f.name] for f in dataclasses.fields(PipelineSettings)})
 
 
 @hookimpl

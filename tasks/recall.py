@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from bench import ConfigError, SequenceSet, Task, TaskData, hookimpl
-from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, SPLITS, split_generator
+from bench import SequenceSet, Task, TaskData, hookimpl
+from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, SPLITS, size_problems, split_generator
 
 PAD = 0
 
@@ -44,12 +44,17 @@ class RecallTask(Task):
     train_defaults = PROBE_TRAINING
     solved_threshold = 0.95
 
-    def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
+    def check_options(self, options: Mapping[str, Any]) -> list[str]:
+        problems = size_problems(self.name, options)
         steps, keys, distractors = int(options["T"]), int(options["K"]), int(options["distractors"])
         if steps < 2 or keys < 2 or distractors < 1:
-            raise ConfigError(
+            problems.append(
                 f"recall needs T >= 2, K >= 2, distractors >= 1; got T={steps}, K={keys}, distractors={distractors}"
             )
+        return problems
+
+    def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
+        steps, keys, distractors = int(options["T"]), int(options["K"]), int(options["distractors"])
         splits = {
             s: make_recall(int(options[f"{s}_size"]), steps, keys, distractors, split_generator(seed, s))
             for s in SPLITS

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 
 SPLITS = ("train", "valid", "test")
@@ -19,6 +22,11 @@ PROBE_TRAINING = {
     "max_steps": 3_000,
     "eval_every": 250,
 }
+
+
+def size_problems(task: str, options: Mapping[str, Any]) -> list[str]:
+    """Every split needs at least one sequence."""
+    return [f"{task} needs {key} >= 1, got {options[key]}" for key in PROBE_SIZES if int(options[key]) < 1]
 
 
 def split_generator(seed: int, split: str) -> torch.Generator:

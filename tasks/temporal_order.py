@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from bench import ConfigError, SequenceSet, Task, TaskData, hookimpl
-from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, SPLITS, split_generator
+from bench import SequenceSet, Task, TaskData, hookimpl
+from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, SPLITS, size_problems, split_generator
 
 PAD, B, E, X, Y = 0, 1, 2, 3, 4
 DISTRACTORS = (5, 6, 7, 8)  # a, b, c, d
@@ -53,10 +53,14 @@ class TemporalOrderTask(Task):
     train_defaults = PROBE_TRAINING
     solved_threshold = 0.95
 
+    def check_options(self, options: Mapping[str, Any]) -> list[str]:
+        problems = size_problems(self.name, options)
+        if int(options["T"]) < 10:
+            problems.append(f"temporal_order needs T >= 10 so that its two symbols sit apart, got T={options['T']}")
+        return problems
+
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
         steps = int(options["T"])
-        if steps < 10:
-            raise ConfigError(f"temporal_order needs T >= 10 so that its two symbols sit apart, got T={steps}")
         splits = {s: make_temporal_order(int(options[f"{s}_size"]), steps, split_generator(seed, s)) for s in SPLITS}
         return TaskData(**splits, num_outputs=4, vocab_size=VOCAB_SIZE, pad_index=PAD, info={"T": steps})
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from bench import ConfigError
+from bench.config import expand
 from bench.plugins import tasks
 
 SMALL = {"train_size": 2000, "valid_size": 200, "test_size": 2000}
@@ -77,8 +79,12 @@ def test_recall_key_first_then_only_distractors():
 
 
 @pytest.mark.parametrize(
-    ("name", "options"), [("adding", {"T": 1}), ("temporal_order", {"T": 5}), ("recall", {"K": 1})]
+    ("name", "options"),
+    [("adding", {"T": 1}), ("temporal_order", {"T": 5}), ("recall", {"K": 1}), ("adding", {"test_size": 0})],
 )
-def test_impossible_settings_are_rejected(name, options):
-    with pytest.raises(ValueError, match=name):
-        prepare(name, **options)
+def test_impossible_settings_are_rejected_when_cells_are_planned(name, options):
+    task = tasks().get(name)
+    assert task.check_options(task.resolve_options({**SMALL, **options}))
+    assert task.check_options(task.resolve_options(SMALL)) == []
+    with pytest.raises(ConfigError, match=name):
+        expand(["rnn"], [name], [0], options)

@@ -88,6 +88,20 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_dry_run_catches_task_option_ranges_before_any_data_exists(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'architectures = ["rnn"]\ntasks = ["adding", "temporal_order"]\nseeds = 1\n'
+        "[set]\ntrain_size = 0\n[task.adding.grid]\nT = [1, 20]\n"
+    )
+    assert main(["sweep", str(path), "--dry-run", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    # every problem of every task at once: the T=1 grid point, and both tasks' empty splits
+    assert "adding needs T >= 2" in err and "adding needs train_size >= 1" in err
+    assert "temporal_order needs train_size >= 1" in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_the_example_sweep_files_are_valid():
     examples = Path(__file__).resolve().parents[1] / "examples"
     probes, imdb = load_sweep(examples / "probes.toml"), load_sweep(examples / "imdb.toml")
