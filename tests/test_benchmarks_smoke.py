@@ -13,70 +13,39 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+PYTEST = ["pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider"]
 
 
-def test_benchmark_suite_runs_once_on_tiny_shapes():
-    env = {**os.environ, "RNNBENCH_BENCH_SMOKE": "1"}
+def run_module(*args: str) -> str:
+    """``python -m ARGS`` from the repository root, on tiny shapes; it must succeed."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-o",
-            "addopts=",
-            "--benchmark-disable",
-            "-p",
-            "no:cacheprovider",
-            "tests/benchmarks/test_architectures.py",
-        ],
+        [sys.executable, "-m", *args],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "RNNBENCH_BENCH_SMOKE": "1"},
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "32 passed" in result.stdout  # 4 architectures x 2 shapes x 2 precisions x (forward, step)
+    return result.stdout
+
+
+def test_benchmark_suite_runs_once_on_tiny_shapes():
+    output = run_module(*PYTEST, "--benchmark-disable", "tests/benchmarks/test_architectures.py")
+    assert "32 passed" in output  # 4 architectures x 2 shapes x 2 precisions x (forward, step)
 
 
 def test_every_benchmark_module_imports_and_collects():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-o",
-            "addopts=",
-            "--collect-only",
-            "-p",
-            "no:cacheprovider",
-            "tests/benchmarks",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    output = run_module(*PYTEST, "--collect-only", "tests/benchmarks")
     for module in ("test_architectures.py", "test_probe_overhead.py", "test_prepare_imdb.py"):
-        assert module in result.stdout
+        assert module in output
 
 
 def test_comparison_script_runs_once_on_tiny_shapes(tmp_path):
     # inductor (torch.compile on CPU) needs a C++ compiler; without one the script runs the rest
     compile_too = ["--compile"] if shutil.which("c++") or shutil.which("g++") else []
     out = tmp_path / "compare.csv"
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.compare_paths", "--reps", "1", "--out", str(out), *compile_too],
-        cwd=ROOT,
-        env={**os.environ, "RNNBENCH_BENCH_SMOKE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_module("tests.benchmarks.compare_paths", "--reps", "1", "--out", str(out), *compile_too)
     rows = list(csv.DictReader(out.open()))
     comparisons = " | ".join(row["comparison"] for row in rows)
     for expected in ("hand-written", "pack_padded_sequence", "unmasked", "matmul peak", "precision=bf16", "denormals"):
@@ -86,16 +55,8 @@ def test_comparison_script_runs_once_on_tiny_shapes(tmp_path):
 
 
 def test_kernel_profile_runs_once_on_tiny_shapes():
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.lstm_kernels", "--reps", "1"],
-        cwd=ROOT,
-        env={**os.environ, "RNNBENCH_BENCH_SMOKE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    output = run_module("tests.benchmarks.lstm_kernels", "--reps", "1")
     for mode in ("fp32 inference", "fp32 training", "bf16 training", "oneDNN off"):
-        assert mode in result.stdout
+        assert mode in output
     if torch.backends.mkldnn.is_available():  # torch's x86 CPU builds: oneDNN names its kernels
-        assert "forward_training" in result.stdout and "backward" in result.stdout
+        assert "forward_training" in output and "backward" in output
