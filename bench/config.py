@@ -47,6 +47,9 @@ class RunConfig:
     threads: int = 0  # CPU threads; 0: this process's share of the machine's cores
 
     EXECUTION = ("device", "threads")
+    # Settings added after results were first stored: they enter a cell's identity only when
+    # set away from their default, so cells computed before they existed keep their ids.
+    ADDED_LATER = ("precision",)
     SCHEDULES = ("constant", "cosine")
     PRECISIONS = ("fp32", "bf16")
 
@@ -136,7 +139,12 @@ class Cell:
     task_options: Mapping[str, Any] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
-        run = {k: v for k, v in dataclasses.asdict(self.run).items() if k not in RunConfig.EXECUTION}
+        defaults = RunConfig.defaults()
+        run = {
+            k: v
+            for k, v in dataclasses.asdict(self.run).items()
+            if k not in RunConfig.EXECUTION and not (k in RunConfig.ADDED_LATER and v == defaults[k])
+        }
         return {
             "arch": self.arch,
             "task": self.task,

@@ -132,9 +132,12 @@ def test_precision_sets_the_dtype_of_training_and_evaluation(tmp_path, register_
     assert computed_in == {dtype, torch.float64}  # the gradient probe stays in float64
 
 
-def test_precision_is_part_of_a_cells_identity():
+def test_precision_is_part_of_a_cells_identity_only_when_set():
     fp32, bf16 = (expand(["lstm"], ["adding"], [0], {"precision": precision})[0] for precision in ("fp32", "bf16"))
     assert fp32.id != bf16.id
+    # at its default the setting stays out, so cells stored before it existed keep their ids
+    assert "precision" not in fp32.identity()["run"] and bf16.identity()["run"]["precision"] == "bf16"
+    assert fp32.config()["run"]["precision"] == "fp32"  # the record still says what ran
 
 
 class Exploding(torch.nn.Module):
