@@ -18,10 +18,11 @@ The encoder contract (public, tested for every registered architecture):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
 from bench.errors import ConfigError, PluginError, unknown_name
@@ -75,3 +76,11 @@ class Architecture:
                 f"got {size!r}; set it in the encoder's __init__"
             )
         return encoder
+
+
+def output_violation(final: object, expected: tuple[int, int], dtypes: Collection[torch.dtype]) -> str | None:
+    """How an encoder's output breaks the contract ("(3, 8) torch.float64", say), or None
+    when it is one vector of ``expected`` shape per sequence, in one of ``dtypes``."""
+    if isinstance(final, torch.Tensor) and tuple(final.shape) == expected and final.dtype in dtypes:
+        return None
+    return f"{tuple(final.shape)} {final.dtype}" if isinstance(final, torch.Tensor) else type(final).__name__

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.architecture import Architecture
+from bench.architecture import Architecture, output_violation
 
 INPUT, HIDDEN = 5, 8
 TOLERANCE = 1e-5
@@ -35,12 +35,12 @@ def output_shape(arch: Architecture) -> CheckResult:
     encoder = _build(arch)
     final = encoder(torch.randn(3, 7, INPUT), torch.tensor([7, 2, 5]))
     expected = (3, encoder.output_size)
-    if not isinstance(final, torch.Tensor) or tuple(final.shape) != expected or final.dtype != torch.float32:
-        got = tuple(final.shape) if isinstance(final, torch.Tensor) else type(final).__name__
+    got = output_violation(final, expected, {torch.float32})
+    if got is not None:
         return CheckResult(
             "output shape",
             False,
-            f"got {got} ({getattr(final, 'dtype', '-')}), expected {expected} float32",
+            f"got {got}, expected {expected} float32",
             "forward(x, lengths) must return one float32 vector of size output_size per sequence",
         )
     return CheckResult("output shape", True, f"{expected}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bench.architecture import Architecture
+from bench.architecture import Architecture, output_violation
 from bench.config import Cell
 from bench.errors import PluginError
 from bench.task import Task, TaskData
@@ -25,8 +25,8 @@ class SequenceModel(nn.Module):
         dtypes = {x.dtype}
         if torch.is_autocast_enabled(x.device.type):  # precision=bf16: the encoder may compute in it
             dtypes.add(torch.get_autocast_dtype(x.device.type))
-        if not isinstance(final, torch.Tensor) or final.shape != expected or final.dtype not in dtypes:
-            got = f"{tuple(final.shape)} {final.dtype}" if isinstance(final, torch.Tensor) else type(final).__name__
+        got = output_violation(final, expected, dtypes)
+        if got is not None:
             wanted = " or ".join(sorted(str(dtype) for dtype in dtypes))
             raise PluginError(
                 f"encoder {type(self.encoder).__name__} returned {got}; the contract is one {wanted} vector of "
