@@ -81,11 +81,10 @@ def _label(frame: pd.DataFrame) -> pd.DataFrame:
     experiment = pd.Series(index=frame.index, dtype=object)
     for task, cells in frame.groupby("task", sort=False):
         differing = [c for c in _differing(cells, ("task.",)) if c != "task.T"]
-        setup[cells.index] = [_name(task, row, differing) for _, row in cells.iterrows()]
-        with_T = "task.T" in cells and cells["task.T"].notna().all()
-        experiment[cells.index] = [
-            _name(task, row, [*differing, "task.T"] if with_T else differing) for _, row in cells.iterrows()
-        ]
+        length = ["task.T"] if "task.T" in cells and cells["task.T"].notna().all() else []
+        for index, row in cells.iterrows():
+            setup[index] = _name(task, row, differing)
+            experiment[index] = _name(setup[index], row, length)
     frame = frame.assign(setup=setup, experiment=experiment)
     model = pd.Series(index=frame.index, dtype=object)
     for (_, arch), cells in frame.groupby(["experiment", "arch"], sort=False):
