@@ -27,6 +27,12 @@ from bench.task import SequenceSet, Task, TaskData
 DataSource = Callable[[Task, dict, int], TaskData]
 
 
+def precision_context(device: torch.device, precision: str) -> torch.autocast:
+    """What the ``precision`` setting means for a forward pass: "bf16" runs it under
+    bfloat16 autocast on ``device``; "fp32" leaves it alone."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def prepare_data(task: Task, options: dict, seed: int) -> TaskData:
     return task.prepare(options, seed)
 
@@ -159,7 +165,7 @@ class Trainer:
     def _train_step(self, batch: Batch) -> float:
         self.model.train()
         with Stopwatch(self.device) as watch:
-            with self._autocast():
+            with precision_context(self.device, self.run.precision):
                 output = self.model(batch.inputs, batch.lengths)
             loss = self.task.loss(output.float(), batch.targets).mean()
             self.optimizer.zero_grad(set_to_none=True)
@@ -177,9 +183,6 @@ class Trainer:
         self.train_meter.add(watch.seconds, batch.tokens, len(batch.lengths))
         return value if torch.isfinite(norm) else math.inf
 
-    def _autocast(self) -> torch.autocast:
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.run.precision == "bf16")
-
     @torch.no_grad()
     def evaluate(self, split: SequenceSet) -> dict[str, float]:
         started = time.perf_counter()
@@ -187,7 +190,7 @@ class Trainer:
         loss_sum = score_sum = 0.0
         for batch in iterate_batches(split, self.run.batch_size):
             batch = batch.to(self.device)
-            with Stopwatch(self.device) as watch, self._autocast():
+            with Stopwatch(self.device) as watch, precision_context(self.device, self.run.precision):
                 output = self.model(batch.inputs, batch.lengths).float()
             self.eval_meter.add(watch.seconds, batch.tokens, len(batch.lengths))
             loss_sum += float(self.task.loss(output, batch.targets).double().sum())

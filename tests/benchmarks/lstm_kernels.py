@@ -25,6 +25,7 @@ from collections import defaultdict
 import torch
 
 import bench  # noqa: F401 - flushes denormals, as in every rnnbench run
+from bench.runner import precision_context
 from tests.benchmarks.compare_paths import BATCH, EMBED, HIDDEN, LENGTH
 
 MODES = {
@@ -47,7 +48,7 @@ def child(mode: str, reps: int) -> None:
             with torch.no_grad():
                 lstm(x)
             return
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode.startswith("bf16")):
+        with precision_context(torch.device("cpu"), mode.split()[0]):
             final = lstm(x)[0][:, -1]
         final.float().sum().backward()
 

@@ -20,6 +20,7 @@ import torch
 import bench
 from bench.environment import resolve_device
 from bench.meter import synchronize
+from bench.runner import precision_context
 
 SMOKE = os.environ.get("RNNBENCH_BENCH_SMOKE") == "1"
 SHAPES = {
@@ -54,10 +55,6 @@ def record(benchmark, shape: dict[str, int], lengths: torch.Tensor) -> None:
         benchmark.extra_info["tokens_per_s"] = tokens / benchmark.stats.stats.median
 
 
-def autocast(precision: str) -> torch.autocast:
-    return torch.autocast(DEVICE.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("shape_name", list(SHAPES))
 @pytest.mark.parametrize("name", bench.list_architectures())
@@ -67,7 +64,7 @@ def test_forward(benchmark, name, shape_name, precision):
     encoder.eval()
 
     def forward():
-        with torch.no_grad(), autocast(precision):
+        with torch.no_grad(), precision_context(DEVICE, precision):
             encoder(x, lengths)
         synchronize(DEVICE)
 
@@ -86,7 +83,7 @@ def test_train_step(benchmark, name, shape_name, precision):
     optimizer = torch.optim.AdamW(parameters, lr=1e-3)
 
     def step():
-        with autocast(precision):
+        with precision_context(DEVICE, precision):
             logits = head(encoder(x, lengths))
         loss = torch.nn.functional.cross_entropy(logits.float(), target)
         optimizer.zero_grad(set_to_none=True)
