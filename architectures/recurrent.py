@@ -13,6 +13,10 @@ per-step states are real nodes of the recurrence (for gradient probes).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -178,4 +182,19 @@ def recurrent_architecture(name: str, cell: str, description: str, bidirectional
     def build(input_size: int, hidden_size: int, **options: object) -> RecurrentEncoder:
         return RecurrentEncoder(cell, input_size, hidden_size, bidirectional=bidirectional, **options)
 
-    return Architecture(name=name, description=description, factory=build, defaults=defaults)
+    return Architecture(
+        name=name, description=description, factory=build, defaults=defaults, check_options=check_options
+    )
+
+
+def check_options(options: Mapping[str, Any]) -> list[str]:
+    """The built-in encoders' option ranges, checked before any cell runs."""
+    problems = []
+    if not isinstance(options["num_layers"], int) or options["num_layers"] < 1:
+        problems.append(f"num_layers must be an integer >= 1, got {options['num_layers']!r}")
+    if not 0.0 <= options["dropout"] < 1.0:  # NaN fails this too
+        problems.append(f"dropout must lie in [0, 1), got {options['dropout']!r}")
+    bias = options.get("forget_bias")
+    if bias is not None and not math.isfinite(bias):
+        problems.append(f"forget_bias must be a finite number or none, got {bias!r}")
+    return problems

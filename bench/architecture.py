@@ -17,6 +17,7 @@ The encoder contract (public, tested for every registered architecture):
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -34,15 +35,22 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_\-]*$")
 class Architecture:
     """A recurrent encoder family.
 
-    ``factory(input_size, hidden_size, **options)`` builds the encoder; ``defaults`` lists
-    every option it accepts with its default value (types are taken from the defaults when
-    options come from the command line).
+    - ``name``: what users type (``--arch NAME``); lower case, digits, ``_`` and ``-``.
+    - ``description``: one line for ``rnnbench list``.
+    - ``factory(input_size, hidden_size, **options)``: builds the encoder.
+    - ``defaults``: every option the factory accepts, with its default value (options from
+      the command line take the type of their default). Checked against the factory's
+      signature at registration.
+    - ``check_options(options) -> list[str]``: what is wrong with a full set of options, one
+      sentence per problem saying what to change. Called when cells are planned, so a bad
+      value fails a whole run or sweep before anything trains. Optional.
     """
 
     name: str
     description: str
     factory: Callable[..., nn.Module]
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    check_options: Callable[[Mapping[str, Any]], list[str]] = field(default=lambda options: [], compare=False)
 
     def __post_init__(self) -> None:
         problems = []
@@ -54,6 +62,10 @@ class Architecture:
             problems.append(f"factory must be callable, got {type(self.factory).__name__}")
         if not isinstance(self.defaults, Mapping):
             problems.append(f"defaults must be a mapping, got {type(self.defaults).__name__}")
+        if not callable(self.check_options):
+            problems.append("check_options must be callable")
+        if not problems:
+            problems.extend(signature_problems(self.factory, self.defaults))
         if problems:
             raise PluginError(f"invalid Architecture {self.name!r}: " + "; ".join(problems))
 
@@ -76,6 +88,36 @@ class Architecture:
                 f"got {size!r}; set it in the encoder's __init__"
             )
         return encoder
+
+
+def signature_problems(factory: Callable[..., Any], defaults: Mapping[str, Any]) -> list[str]:
+    """Where ``defaults`` and ``factory(input_size, hidden_size, **options)``'s signature
+    disagree: an option the factory cannot take, or a parameter with no default anywhere."""
+    try:
+        parameters = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):  # some builtins and C callables have no signature
+        return []
+    kinds = {p.kind for p in parameters}
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) < 2 and inspect.Parameter.VAR_POSITIONAL not in kinds:
+        return ["factory must accept (input_size, hidden_size, **options)"]
+    named = {p.name: p for p in positional[2:] + [p for p in parameters if p.kind is p.KEYWORD_ONLY]}
+    problems = []
+    if inspect.Parameter.VAR_KEYWORD not in kinds:
+        unknown = [key for key in defaults if key not in named]
+        if unknown:
+            problems.append(f"defaults name {', '.join(unknown)}, which the factory does not accept")
+    missing = [name for name, p in named.items() if p.default is p.empty and name not in defaults]
+    if missing:
+        problems.append(f"the factory's {', '.join(missing)} has no default: add it to defaults")
+    return problems
+
+
+def unrolled_method(encoder: nn.Module) -> Callable[..., Any] | None:
+    """The encoder's ``unrolled(x, lengths)`` when it has one: the one test of "has
+    unrolled()" that the gradient probe and `rnnbench check` share."""
+    method = getattr(encoder, "unrolled", None)
+    return method if callable(method) else None
 
 
 def output_violation(final: object, expected: tuple[int, int], dtypes: Collection[torch.dtype]) -> str | None:

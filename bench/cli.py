@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.architecture import Architecture
@@ -19,7 +20,7 @@ from bench.html import write_html, write_markdown
 from bench.plugins import architectures, tasks
 from bench.report import load_results, write_report
 from bench.scaffold import write_plugin
-from bench.store import Store
+from bench.store import STATUSES, Store, StoreWarning, damaged_message
 from bench.suite import run_cells
 from bench.sweep import load_sweep
 from bench.task import Task
@@ -29,7 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_printer()
+            return args.handler(args)
     except RnnbenchError as exc:
         print(f"rnnbench: error: {exc}", file=sys.stderr)
         return 2
@@ -39,6 +42,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rnnbench: interrupted; finished cells are stored, rerun the command to resume", file=sys.stderr)
         return 130
+
+
+def _warning_printer() -> Callable[..., None]:
+    """Warnings as plain lines; each damaged-results warning once, however many readers
+    (tables, figures, HTML) met the same files."""
+    shown: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if category is StoreWarning and str(message) in shown:
+            return
+        shown.add(str(message))
+        print(f"rnnbench: warning: {message}", file=sys.stderr)
+
+    return show
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +121,15 @@ def add_cell_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--retry-failed", action="store_true", help="rerun cells stored with status error")
+    parser.add_argument(
+        "--rerun",
+        nargs="+",
+        default=[],
+        choices=[*STATUSES, "all"],
+        metavar="STATUS",
+        help="compute stored cells with these statuses again: error, diverged, ok, or all (after fixing a plugin, "
+        "say); by default a stored cell is never redone",
+    )
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bars (the default when stderr is not a terminal)"
     )
@@ -154,17 +179,29 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.dry_run:
         store = Store(out)
         print(f"{len(sweep.cells)} cells -> {out}\n")
+        warn_if_large(sweep.cells)
         print("| id | arch | task | seed | settings | stored |\n|---|---|---|---|---|---|")
         arch_registry, task_registry = architectures(), tasks()
-        for cell in sweep.cells:
+        for cell in sweep.cells[:PLAN_ROWS]:
             record = store.get(cell.id)
             settings = _describe(cell, arch_registry.get(cell.arch), task_registry.get(cell.task))
             print(
                 f"| {cell.id} | {cell.arch} | {cell.task} | {cell.seed} | {settings} | "
                 f"{record['status'] if record else '-'} |"
             )
+        if len(sweep.cells) > PLAN_ROWS:
+            print(f"\n(the first {PLAN_ROWS} of {len(sweep.cells):,} cells)")
         return 0
     return run_and_report(sweep.cells, out, args)
+
+
+def warn_if_large(cells: list[Cell]) -> None:
+    if len(cells) > LARGE_PLAN:
+        print(
+            f"rnnbench: warning: this plan has {len(cells):,} cells; a grid may be larger than meant "
+            f"(every [grid] list multiplies the count)",
+            file=sys.stderr,
+        )
 
 
 def _describe(cell: Cell, arch: Architecture, task: Task) -> str:
@@ -177,10 +214,11 @@ def _describe(cell: Cell, arch: Architecture, task: Task) -> str:
 
 
 def run_and_report(cells: list, out: str, args: argparse.Namespace) -> int:
+    warn_if_large(cells)
     counts = run_cells(
         cells,
         Store(out),
-        retry_failed=args.retry_failed,
+        rerun=args.rerun or (),
         progress=not args.no_progress and sys.stderr.isatty(),  # bars in a log file are noise
         executor=executor(args.executor, args.address),
     )
@@ -224,15 +262,23 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    if not Store(args.directory).cells.is_dir():
+    store = Store(args.directory)
+    if not store.cells.is_dir():
         raise RnnbenchError(
             f"'{args.directory}' holds no results (no cells/ folder); run `rnnbench run --out DIR` first"
         )
+    scan = store.scan()
+    if not scan.records:
+        found = f" {damaged_message(scan.damaged)}" if scan.damaged else ""
+        raise RnnbenchError(f"no valid records in {store.cells}; nothing to report.{found}")
     tables = print_report(args.directory)
     if args.html:
         print(f"wrote {write_html(args.directory, tables)} and {write_markdown(args.directory, tables)}")
     return 0
 
+
+PLAN_ROWS = 200  # cells a --dry-run lists
+LARGE_PLAN = 10_000  # cells beyond which a plan is worth a second look
 
 TITLES = {
     "summary": "Test metric, mean ± std over seeds",

@@ -10,12 +10,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.errors import ConfigError, unknown_name
+from bench.errors import ConfigError, UnknownNameError, unknown_name
 from bench.plugins import architectures, tasks
+from bench.registry import Registry
+
+# Seeds are integers in [0, 2**32): what numpy's generators accept, so that every task
+# plugin can seed its data from them.
+SEED_LIMIT = 2**32
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,10 @@ class RunConfig:
         for name in ("max_steps", "eval_every", "warmup_steps", "probe_points", "threads", "weight_decay", "clip"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append(f"{f.name} must be a finite number, got {value}")
         if not self.lr > 0:
             problems.append(f"lr must be > 0, got {self.lr}")
         if self.schedule not in self.SCHEDULES:
@@ -117,14 +127,32 @@ def _parse(key: str, text: str, default: Any) -> Any:
 
 
 def parse_assignments(assignments: Iterable[str]) -> dict[str, str]:
-    """``["lr=1e-3", "T=100"]`` -> ``{"lr": "1e-3", "T": "100"}``."""
+    """``["lr=1e-3", "T=100"]`` -> ``{"lr": "1e-3", "T": "100"}``; a key given twice is an
+    error (which value was meant?)."""
     result = {}
     for item in assignments:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set {item!r}: expected key=value, for example --set lr=1e-3")
-        result[key.strip()] = value
+        key = key.strip()
+        if key in result:
+            raise ConfigError(f"--set gives {key} twice ({key}={result[key]} and {key}={value}); keep one")
+        result[key] = value
     return result
+
+
+def check_seeds(seeds: Iterable[Any]) -> list[str]:
+    """Problems with a list of seeds: non-integers, values out of range, repeats."""
+    seeds = list(seeds)
+    problems = [
+        f"seed {seed!r} must be an integer in [0, {SEED_LIMIT})"
+        for seed in seeds
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT
+    ]
+    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1}, key=str)
+    if repeated:
+        problems.append(f"seed(s) {', '.join(map(str, repeated))} given more than once; each seed runs once")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -176,11 +204,14 @@ def expand(
     every place that defines it (run settings, the selected architectures, the tasks). A key
     no selected place defines is an error.
     """
-    archs = [architectures().get(name) for name in arch_names]
-    task_list = [tasks().get(name) for name in task_names]
-    seeds = list(seeds)
-    if not archs or not task_list or not seeds:
+    arch_names, task_names, seeds = list(arch_names), list(task_names), list(seeds)
+    if not arch_names or not task_names or not seeds:
         raise ConfigError("a run needs at least one architecture, one task and one seed")
+    problems = check_seeds(seeds)
+    # An unknown name is one problem among the others: the settings are still checked
+    # against the names that exist, so that one error lists everything to fix.
+    archs = _lookup(architectures(), arch_names, problems)
+    task_list = _lookup(tasks(), task_names, problems)
     overrides = dict(overrides or {})
     run_keys = RunConfig.defaults()
     known = set(run_keys)
@@ -189,7 +220,7 @@ def expand(
     for task in task_list:
         known |= {*task.defaults, *(f"task.{k}" for k in task.defaults)}
     # every problem is collected, so that one error lists them all
-    problems = [str(unknown_name("setting", key, known)).split(" Known ")[0] for key in overrides if key not in known]
+    problems += [str(unknown_name("setting", key, known)).split(" Known ")[0] for key in overrides if key not in known]
     suffix = _known_settings(known) if problems else ""
 
     cells = []
@@ -207,6 +238,8 @@ def expand(
             arch.name: arch.resolve_options(_coerced(_pick(overrides, arch.defaults, "arch."), arch.defaults, problems))
             for arch in archs
         }
+        for arch in archs:
+            problems.extend(f"{arch.name}: {problem}" for problem in arch.check_options(arch_options[arch.name]))
         # seeds outside architectures: consecutive cells share one prepared dataset
         for seed in seeds:
             for arch in archs:
@@ -214,6 +247,16 @@ def expand(
     if problems:
         raise ConfigError("; ".join(dict.fromkeys(problems)) + (f". {suffix}" if suffix else ""))
     return cells
+
+
+def _lookup(registry: Registry, names: list[str], problems: list[str]) -> list[Any]:
+    found = []
+    for name in names:
+        try:
+            found.append(registry.get(name))
+        except UnknownNameError as exc:
+            problems.append(str(exc))
+    return found
 
 
 def _coerced(values: Mapping[str, Any], defaults: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bench.config import Cell
+from bench.environment import cpu_count
 from bench.errors import ConfigError, DataError
 from bench.runner import DataSource, prepare_data, run_cell
 from bench.task import Task, TaskData
@@ -43,6 +44,16 @@ def execute(cell: Cell, data_source: DataSource = prepare_data, progress: bool =
 
 class LocalExecutor:
     name = "local"
+
+    def check(self, cells: list[Cell]) -> None:
+        """Settings this machine cannot honour, before any cell runs."""
+        cores = cpu_count()
+        asked = sorted({cell.run.threads for cell in cells if cell.run.threads > cores})
+        if asked:
+            raise ConfigError(
+                f"threads={asked[-1]} asks for more CPU threads than the {cores} core(s) this process may use; "
+                f"oversubscribed threads slow training many times over. Use threads=0 (all of them) or at most {cores}."
+            )
 
     def run(self, cells: list[Cell], progress: bool = False) -> Iterator[dict[str, Any]]:
         data = DataCache()
@@ -75,6 +86,9 @@ class RayExecutor:
             raise ConfigError("the Ray executor needs Ray: pip install 'rnnbench[ray]'") from None
         self.ray = ray
         self.address = address
+
+    def check(self, cells: list[Cell]) -> None:
+        """Nothing to check here: the cluster's nodes, not this machine, run the cells."""
 
     def run(self, cells: list[Cell], progress: bool = False) -> Iterator[dict[str, Any]]:
         ray = self.ray

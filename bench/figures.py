@@ -13,6 +13,7 @@ setting of a task option on which its cells differ, e.g. ``curves_imdb_keep=firs
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import defaultdict
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from bench.files import write_outputs
 from bench.store import Store
 
 STYLES = {"forward": "-", "backward": "--", "input": ":"}
@@ -53,14 +55,21 @@ def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Pat
 def _save(directory: Path, name: str, figure) -> list[Path]:
     if figure is None:
         return []
-    paths = []
-    for suffix in ("png", "svg"):
-        path = directory / "figures" / f"{name}.{suffix}"
-        path.parent.mkdir(exist_ok=True)
-        figure.savefig(path, dpi=120, bbox_inches="tight")
-        paths.append(path)
-    plt.close(figure)
-    return paths
+    try:
+        return write_outputs(
+            directory,
+            "figure",
+            {
+                directory / "figures" / f"{name}.{suffix}": functools.partial(_savefig, figure, suffix)
+                for suffix in ("png", "svg")
+            },
+        )
+    finally:
+        plt.close(figure)
+
+
+def _savefig(figure, suffix: str, path: Path) -> None:
+    figure.savefig(path, format=suffix, dpi=120, bbox_inches="tight")
 
 
 def scores_figure(frame: pd.DataFrame):

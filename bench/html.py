@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.files import write_outputs
 from bench.report import summary_column
 from bench.store import Store
 
@@ -77,8 +78,11 @@ def write_html(directory: str | Path, tables: dict[str, pd.DataFrame]) -> Path:
         f"<!doctype html><html><head><meta charset='utf-8'><title>rnnbench: {html.escape(directory.name)}"
         f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
     )
-    path = directory / "report.html"
-    path.write_text(page)
+    return _write_text(directory, directory / "report.html", page)
+
+
+def _write_text(directory: Path, path: Path, text: str) -> Path:
+    write_outputs(directory, "report", {path: lambda temporary: temporary.write_text(text, encoding="utf-8")})
     return path
 
 
@@ -110,6 +114,4 @@ def write_markdown(directory: str | Path, tables: dict[str, pd.DataFrame]) -> Pa
             parts.append(f"## {title}\n\n{table.to_markdown(floatfmt='.3g')}\n")
     for path in figure_paths(directory):
         parts.append(f"![{path.stem}](figures/{path.name})\n")
-    path = directory / "report.md"
-    path.write_text("\n".join(parts))
-    return path
+    return _write_text(directory, directory / "report.md", "\n".join(parts))

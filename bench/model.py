@@ -19,8 +19,15 @@ class SequenceModel(nn.Module):
         self.head = head
 
     def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        x = self.adapter(inputs)
-        final = self.encoder(x, lengths)
+        return self.head(self.encode(self.adapter(inputs), lengths))
+
+    def encode(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The encoder's final state, checked against the contract."""
+        return self.checked(self.encoder(x, lengths), x)
+
+    def checked(self, final: object, x: torch.Tensor) -> torch.Tensor:
+        """``final`` if it is what the encoder contract promises for input ``x``; else a
+        PluginError that says what came back and points to `rnnbench check`."""
         expected = (x.shape[0], self.encoder.output_size)
         dtypes = {x.dtype}
         if torch.is_autocast_enabled(x.device.type):  # precision=bf16: the encoder may compute in it
@@ -32,7 +39,7 @@ class SequenceModel(nn.Module):
                 f"encoder {type(self.encoder).__name__} returned {got}; the contract is one {wanted} vector of "
                 f"output_size={self.encoder.output_size} per sequence, shape {expected}. Run `rnnbench check`."
             )
-        return self.head(final)
+        return final
 
 
 def build_model(task: Task, arch: Architecture, data: TaskData, cell: Cell) -> SequenceModel:

@@ -16,15 +16,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
+from bench.architecture import unrolled_method
 from bench.batching import Batch
+from bench.model import SequenceModel
 from bench.task import Task
 
 DIRECTION_NAMES = ("forward", "backward")
 
 
-def gradient_profile(model: nn.Module, task: Task, batch: Batch) -> dict[str, list[float]]:
+def gradient_profile(model: SequenceModel, task: Task, batch: Batch) -> dict[str, list[float]]:
     """``{"forward": [...], "backward": [...], "input": [...]}``, each indexed by distance."""
     probe = copy.deepcopy(model).double().eval()
     inputs = batch.inputs.double() if batch.inputs.is_floating_point() else batch.inputs
@@ -32,11 +33,12 @@ def gradient_profile(model: nn.Module, task: Task, batch: Batch) -> dict[str, li
     lengths = batch.lengths.to(inputs.device)
     # a leaf: gradients stop here instead of flowing on into the adapter's weights
     x = probe.adapter(inputs).detach().requires_grad_()
-    unrolled = getattr(probe.encoder, "unrolled", None)
+    unrolled = unrolled_method(probe.encoder)
     if unrolled is not None:
         final, states = unrolled(x, lengths)
+        final = probe.checked(final, x)
     else:
-        final, states = probe.encoder(x, lengths), []
+        final, states = probe.encode(x, lengths), []
     loss = task.loss(probe.head(final), targets)
     # Samples do not interact in eval mode, so the gradient of the summed loss with respect to
     # sample b's state is the gradient of sample b's own loss.

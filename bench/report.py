@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from bench.config import RunConfig
+from bench.files import write_outputs
 from bench.store import Store
 
 
@@ -216,6 +218,16 @@ def write_report(directory: str | os.PathLike) -> dict[str, pd.DataFrame]:
         tables["solved"] = verdict_table(frame)
         tables["gradients"] = gradient_table(frame)
         tables["throughput"] = throughput_table(frame)
-    for name, table in tables.items():
-        table.to_csv(directory / f"{name}.csv", index=name != "cells")
+    write_outputs(
+        directory,
+        "table",
+        {
+            directory / f"{name}.csv": functools.partial(_write_csv, table, index=name != "cells")
+            for name, table in tables.items()
+        },
+    )
     return tables
+
+
+def _write_csv(table: pd.DataFrame, path: Path, index: bool) -> None:
+    table.to_csv(path, index=index)

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from bench import faults
 from bench.batching import Batch, batch_order, iterate_batches, padding_fraction
 from bench.config import Cell
 from bench.environment import cpu_count, environment, resolve_device
@@ -145,11 +146,13 @@ class Trainer:
         loss_sum, loss_count = 0.0, 0
         while self.step < self.total_steps and self.status == "ok":
             for batch in iterate_batches(self.data.train, self.run.batch_size, generator):
-                loss = self._train_step(batch.to(self.device))
+                loss, norm = self._train_step(batch.to(self.device))
                 bar.update(1)
-                if not math.isfinite(loss):
+                faults.reach("step")
+                if not (math.isfinite(loss) and math.isfinite(norm)):
                     self.status = "diverged"
-                    self.error = f"loss became {loss} at step {self.step}"
+                    what = f"loss became {loss}" if not math.isfinite(loss) else f"gradient norm became {norm}"
+                    self.error = f"{what} at step {self.step}"
                     break
                 loss_sum, loss_count = loss_sum + loss, loss_count + 1
                 if self.step in self.probe_steps:
@@ -162,7 +165,9 @@ class Trainer:
                     break
         bar.close()
 
-    def _train_step(self, batch: Batch) -> float:
+    def _train_step(self, batch: Batch) -> tuple[float, float]:
+        """One optimiser step (skipped when the loss or gradient is not finite); returns the
+        loss and the gradient norm before clipping."""
         self.model.train()
         with Stopwatch(self.device) as watch:
             with precision_context(self.device, self.run.precision):
@@ -173,15 +178,15 @@ class Trainer:
             norm = torch.nn.utils.clip_grad_norm_(
                 self.model.parameters(), self.run.clip if self.run.clip > 0 else math.inf
             )
-            value = loss.item()
-            if math.isfinite(value) and torch.isfinite(norm):
+            value, norm = loss.item(), norm.item()
+            if math.isfinite(value) and math.isfinite(norm):
                 self.optimizer.step()
                 if self.scheduler is not None:
                     self.scheduler.step()
         self.step += 1
         self.train_seconds += watch.seconds
         self.train_meter.add(watch.seconds, batch.tokens, len(batch.lengths))
-        return value if torch.isfinite(norm) else math.inf
+        return value, norm
 
     @torch.no_grad()
     def evaluate(self, split: SequenceSet) -> dict[str, float]:

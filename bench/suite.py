@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from bench import faults
 from bench.config import Cell, expand
+from bench.errors import ConfigError
 from bench.executors import LocalExecutor, RayExecutor
 from bench.report import load_results
-from bench.store import FINISHED, Store
+from bench.store import STATUSES, Store
 
 
 def run(
@@ -22,39 +25,47 @@ def run(
     seeds: int | Iterable[int] = (0,),
     overrides: Mapping[str, Any] | None = None,
     out: str | os.PathLike = "results/run",
-    retry_failed: bool = False,
+    rerun: Iterable[str] = (),
     progress: bool = False,
 ) -> pd.DataFrame:
-    """Run architectures x tasks x seeds and return every record of ``out`` as a DataFrame."""
+    """Run architectures x tasks x seeds and return every record of ``out`` as a DataFrame.
+
+    ``rerun`` names stored statuses to compute again (``"error"``, ``"diverged"``, ``"ok"``,
+    or ``"all"``); by default a stored cell is never redone."""
     cells = expand(_names(arch), _names(task), [seeds] if isinstance(seeds, int) else seeds, overrides)
-    run_cells(cells, Store(out), retry_failed=retry_failed, progress=progress)
+    run_cells(cells, Store(out), rerun=rerun, progress=progress)
     return load_results(out)
 
 
 def run_cells(
     cells: list[Cell],
     store: Store,
-    retry_failed: bool = False,
+    rerun: Iterable[str] = (),
     progress: bool = False,
     executor: LocalExecutor | RayExecutor | None = None,
 ) -> dict[str, int]:
-    """Run what is not finished yet; return counts of what happened."""
+    """Run what is not stored yet (and stored cells whose status is in ``rerun``); return
+    counts of what happened."""
+    rerun = rerun_statuses(rerun)
+    (executor or LocalExecutor()).check(cells)
     store.ensure_writable()
-    todo, done, kept_failures = [], 0, 0
+    todo, kept = [], Counter()
     for cell in cells:
         record = store.get(cell.id)
-        if record is not None and (record["status"] in FINISHED or not retry_failed):
-            done += 1
-            kept_failures += record["status"] not in FINISHED
+        if record is not None and record["status"] not in rerun:
+            kept[record["status"]] += 1
         else:
             todo.append(cell)
-    if done:
-        retry = f" ({kept_failures} of them failed; --retry-failed reruns those)" if kept_failures else ""
-        print(f"{done} of {len(cells)} cells already in {store.directory}; skipping them{retry}", file=sys.stderr)
-    counts = {"skipped": done, "ok": 0, "diverged": 0, "error": 0}
+    if kept:
+        done = sum(kept.values())
+        unfinished = [f"{kept[status]} {status}" for status in STATUSES if status != "ok" and kept[status]]
+        hint = f" ({', '.join(unfinished)}; --rerun STATUS computes those again)" if unfinished else ""
+        print(f"{done} of {len(cells)} cells already in {store.directory}; skipping them{hint}", file=sys.stderr)
+    counts = {"skipped": sum(kept.values()), "ok": 0, "diverged": 0, "error": 0}
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=not progress)
     for record in (executor or LocalExecutor()).run(todo, progress):
         store.put(record)  # the moment the cell ends: an interruption loses only cells in flight
+        faults.reach("between")
         counts[record["status"]] += 1
         bar.update(1)
         bar.set_postfix(ok=counts["ok"], diverged=counts["diverged"], failed=counts["error"])
@@ -62,6 +73,15 @@ def run_cells(
             print(f"cell {record['id']} failed: {record['error']}", file=sys.stderr)
     bar.close()
     return counts
+
+
+def rerun_statuses(rerun: Iterable[str]) -> set[str]:
+    """The stored statuses to compute again; ``"all"`` means every one."""
+    rerun = set(rerun)
+    unknown = rerun - {*STATUSES, "all"}
+    if unknown:
+        raise ConfigError(f"cannot rerun {', '.join(sorted(unknown))}: choose from {', '.join(STATUSES)} or all")
+    return set(STATUSES) if "all" in rerun else rerun
 
 
 def _names(value: str | Iterable[str]) -> list[str]:

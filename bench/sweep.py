@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.config import Cell, expand
+from bench.config import Cell, check_seeds, expand
 from bench.errors import ConfigError, RnnbenchError
 
 if sys.version_info >= (3, 11):
@@ -50,9 +50,15 @@ class Sweep:
 def load_sweep(path: str | os.PathLike) -> Sweep:
     path = Path(path)
     try:
-        spec = tomllib.loads(path.read_text())
+        spec = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"sweep file {path} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder; give the sweep's .toml file (examples/probes.toml, say)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text file; a sweep file is TOML (see examples/probes.toml)") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read sweep file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     return Sweep(spec.get("name") or path.stem, expand_sweep(spec, str(path)))
@@ -100,7 +106,9 @@ def _seeds(value: Any, problems: list[str]) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return list(range(value))
     if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        return value
+        found = check_seeds(value)
+        problems.extend(f"'seeds': {problem}" for problem in found)
+        return [] if found else value
     problems.append(f"'seeds' must be a count >= 1 or a list of integers, got {value!r}")
     return []
 

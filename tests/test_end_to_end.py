@@ -197,7 +197,7 @@ def test_divergence_is_a_result_and_a_crash_does_not_stop_the_suite(tmp_path, re
     assert frame.loc["gru", "status"] == "ok"
     assert "diverged" in capsys.readouterr().out
 
-    # a rerun keeps the failure unless asked to retry it
+    # a rerun keeps the failure unless asked to compute it again
     assert (
         main(
             [
@@ -218,7 +218,7 @@ def test_divergence_is_a_result_and_a_crash_does_not_stop_the_suite(tmp_path, re
         == 0
     )
     err = capsys.readouterr().err
-    assert "1 of 1 cells already" in err and "1 of them failed; --retry-failed reruns those" in err
+    assert "1 of 1 cells already" in err and "(1 error; --rerun STATUS computes those again)" in err
     assert (
         main(
             [
@@ -232,7 +232,8 @@ def test_divergence_is_a_result_and_a_crash_does_not_stop_the_suite(tmp_path, re
                 "--out",
                 str(out),
                 "--no-progress",
-                "--retry-failed",
+                "--rerun",
+                "error",
                 "--set",
                 *TINY,
             ]
