@@ -7,7 +7,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo gradients horizon imdb test bench compare kernels bench-prepare lint clean
+.PHONY: demo gradients horizon imdb test test-with-plugin bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ imdb: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
+
+# The suite again with a third-party plugin installed (examples/mingru, from its own folder
+# on PYTHONPATH, as pip installs it): tests parametrised over the registry cover it too.
+test-with-plugin: $(VENV)/.installed
+	rm -rf build/plugin-site
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --target build/plugin-site examples/mingru
+	PYTHONPATH=build/plugin-site $(BIN)/python -m pytest -q
 
 # Benchmarks: outside the default test run; JSON kept per run in .benchmarks/
 bench: $(VENV)/.installed

@@ -223,23 +223,22 @@ def expand(
     problems += [str(unknown_name("setting", key, known)).split(" Known ")[0] for key in overrides if key not in known]
     suffix = _known_settings(known) if problems else ""
 
+    arch_options = {
+        arch.name: arch.resolve_options(_coerced(_pick(overrides, arch.defaults, "arch."), arch.defaults, problems))
+        for arch in archs
+    }
+    for arch in archs:
+        problems.extend(f"{arch.name}: {problem}" for problem in arch.check_options(arch_options[arch.name]))
+    run_overrides = _coerced({k: v for k, v in overrides.items() if k in run_keys}, run_keys, problems)
+    if not task_list:  # no task to take training defaults from: check the run settings alone
+        _run_config(run_overrides, {}, problems)
     cells = []
     for task in task_list:
         task_options = task.resolve_options(_coerced(_pick(overrides, task.defaults, "task."), task.defaults, problems))
         problems.extend(task.check_options(task_options))
-        run_values = {**run_keys, **task.train_defaults}
-        run_values.update(_coerced({k: v for k, v in overrides.items() if k in run_keys}, run_keys, problems))
-        try:
-            run = RunConfig(**run_values)
-        except ConfigError as exc:
-            problems.append(str(exc))
+        run = _run_config(run_overrides, task.train_defaults, problems)
+        if run is None:
             continue
-        arch_options = {
-            arch.name: arch.resolve_options(_coerced(_pick(overrides, arch.defaults, "arch."), arch.defaults, problems))
-            for arch in archs
-        }
-        for arch in archs:
-            problems.extend(f"{arch.name}: {problem}" for problem in arch.check_options(arch_options[arch.name]))
         # seeds outside architectures: consecutive cells share one prepared dataset
         for seed in seeds:
             for arch in archs:
@@ -247,6 +246,17 @@ def expand(
     if problems:
         raise ConfigError("; ".join(dict.fromkeys(problems)) + (f". {suffix}" if suffix else ""))
     return cells
+
+
+def _run_config(
+    overrides: Mapping[str, Any], task_defaults: Mapping[str, Any], problems: list[str]
+) -> RunConfig | None:
+    """The run settings of one task's cells; None (and the reason in ``problems``) if invalid."""
+    try:
+        return RunConfig(**{**RunConfig.defaults(), **task_defaults, **overrides})
+    except ConfigError as exc:
+        problems.append(str(exc))
+        return None
 
 
 def _lookup(registry: Registry, names: list[str], problems: list[str]) -> list[Any]:

@@ -144,10 +144,10 @@ def _read_archive(path: Path) -> Iterator[tuple[str, bytes]]:
                 raise EOFError("the archive ends inside a header (no end-of-archive marker)")
             if header == _EMPTY_BLOCK:
                 return
-            stored = header[148:156].strip(b" \0")
-            if not stored or int(stored, 8) != sum(header[:148]) + 8 * 32 + sum(header[156:]):
+            stored = _octal(header[148:156])
+            if stored is None or stored != sum(header[:148]) + 8 * 32 + sum(header[156:]):
                 raise tarfile.HeaderError("bad header checksum: not a tar archive, or a corrupt one")
-            size = int(header[124:136].strip(b" \0") or b"0", 8)
+            size = _octal(header[124:136]) or 0
             data = stream.read(size)
             if len(data) < size:
                 raise EOFError(f"the archive ends inside a member ({len(data)} of {size} bytes)")
@@ -165,6 +165,16 @@ def _read_archive(path: Path) -> Iterator[tuple[str, bytes]]:
             long_name = None
             if kind in (b"0", b"\0") and _MEMBER.search(name):
                 yield name, data
+
+
+def _octal(field: bytes) -> int | None:
+    """A tar header's octal number; None when the field holds something else (then the file
+    is not a tar archive, and the checksum test says so)."""
+    digits = field.strip(b" \0")
+    try:
+        return int(digits, 8) if digits else None
+    except ValueError:
+        return None
 
 
 def _header_name(header: bytes) -> str:

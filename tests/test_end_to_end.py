@@ -261,3 +261,37 @@ def test_data_command_explains_generated_tasks(capsys):
     assert "nothing to download" in capsys.readouterr().err
     assert main(["data", "imbd"]) == 2
     assert "Did you mean 'imdb'" in capsys.readouterr().err
+
+
+class NanInTraining(Exploding):
+    def forward(self, x, lengths):
+        out = self.linear(x).sum(1)
+        return out * float("nan") if self.training else out
+
+
+class AllSteps(Exploding):
+    """Returns every step's state instead of one vector per sequence: a contract breach."""
+
+    def forward(self, x, lengths):
+        return self.linear(x)
+
+
+def test_failures_say_what_happened_and_where_to_look(tmp_path, register_plugin):
+    plugin = types.SimpleNamespace(
+        rnnbench_register_architectures=hookimpl(
+            lambda: [
+                Architecture("nan_loss", "NaN in training.", NanInTraining),
+                Architecture("all_steps", "Wrong shape.", AllSteps),
+            ]
+        )
+    )
+    register_plugin(plugin, "faulty")
+    out = tmp_path / "run"
+    args = ["run", "--arch", "nan_loss", "all_steps", "--task", "adding", "--seeds", "0", "--out", str(out)]
+    assert main([*args, "--no-progress", "--set", *TINY]) == 1
+    frame = bench.load_results(out).set_index("arch")
+    assert frame.loc["nan_loss", "status"] == "diverged"
+    assert frame.loc["nan_loss", "error"].startswith("loss became nan at step 1")  # NaN, not "inf"
+    assert frame.loc["all_steps", "status"] == "error"
+    error = frame.loc["all_steps", "error"]
+    assert "returned (" in error and "Run `rnnbench check`" in error  # not a raw "size of tensor a..."

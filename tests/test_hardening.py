@@ -51,6 +51,13 @@ def architectures_plugin(*archs):
         (["device=tpu"], "device must be auto, cpu, cuda"),
         (["max_stepz=3"], "Did you mean 'max_steps'"),
         (["forget_bias"], "expected key=value"),
+        (["num_layers=0"], "lstm: num_layers must be an integer >= 1, got 0"),
+        (["dropout=1.5", "num_layers=2"], "lstm: dropout must lie in [0, 1), got 1.5"),
+        (["lr=inf"], "lr must be a finite number, got inf"),
+        (["clip=nan"], "clip must be a finite number, got nan"),
+        (["lr=1e-3", "lr=2e-3"], "--set gives lr twice (lr=1e-3 and lr=2e-3); keep one"),
+        (["threads=1000"], "threads=1000 asks for more CPU threads than the"),
+        (["forget_bias=inf"], "forget_bias must be a finite number or none"),
     ],
 )
 def test_bad_command_line_values_are_explained(tmp_path, capsys, settings, message):
@@ -75,6 +82,30 @@ def test_bad_command_line_values_are_explained(tmp_path, capsys, settings, messa
     )
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+    assert not list((tmp_path / "o").glob("cells/*.json"))  # nothing trained
+
+
+@pytest.mark.parametrize(
+    ("seeds", "message"),
+    [(["0", "0"], "seed(s) 0 given more than once"), ([str(2**64)], "must be an integer in [0, 4294967296)")],
+)
+def test_bad_seeds_are_explained_before_training(tmp_path, capsys, seeds, message):
+    args = ["run", "--arch", "gru", "--task", "adding", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*args, "--seeds", *seeds, "--set", *TINY]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_architectures_defaults_are_checked_against_its_factory():
+    def factory(input_size, hidden_size, depth, width=3):
+        raise AssertionError("never built")
+
+    with pytest.raises(bench.PluginError) as error:
+        Architecture("odd", "Mismatched.", factory, {"width": 3, "colour": "red"})
+    assert "defaults name colour, which the factory does not accept" in str(error.value)
+    assert "the factory's depth has no default: add it to defaults" in str(error.value)
+    with pytest.raises(bench.PluginError, match=r"factory must accept \(input_size, hidden_size"):
+        Architecture("odd", "Too few parameters.", lambda size: None)
 
 
 def test_cuda_asked_for_without_cuda_is_explained(tmp_path, capsys):
@@ -211,14 +242,24 @@ def test_any_text_is_a_value_or_a_clear_error(text):
             assert "key=" in str(exc)
 
 
-@given(st.lists(st.text()))
-def test_any_assignment_list_parses_or_is_a_clear_error(items):
-    try:
-        parsed = parse_assignments(items)
-    except ConfigError as exc:
-        assert "expected key=value" in str(exc)
-    else:
-        assert all("=" not in key for key in parsed)
+KEYS = st.text(min_size=1).filter(lambda k: "=" not in k and k.strip())
+
+
+@given(KEYS, st.text())
+def test_an_assignment_round_trips(key, value):
+    assert parse_assignments([f"{key}={value}"]) == {key.strip(): value}
+
+
+@given(st.text().filter(lambda item: "=" not in item))
+def test_an_item_without_equals_is_a_clear_error(item):
+    with pytest.raises(ConfigError, match="expected key=value"):
+        parse_assignments([item])
+
+
+@given(KEYS, st.text(), st.text())
+def test_a_key_given_twice_is_an_error_whatever_the_values(key, first, second):
+    with pytest.raises(ConfigError, match="twice"):
+        parse_assignments([f"{key}={first}", f" {key} ={second}"])
 
 
 def test_no_pickle_on_any_load_path():

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from bench import DataError
+from bench.cli import main
 from bench.plugins import tasks
 from tasks import imdb_files
 from tasks.imdb_prepare import PAD_INDEX, PipelineSettings, load
@@ -185,3 +186,16 @@ def test_download_verifies_the_checksum(tmp_path):
     with pytest.raises(DataError, match="expected 0+"):
         imdb_files.download(tmp_path / "dl2" / "x.tar.gz", url=archive.as_uri(), md5="0" * 32)
     assert not (tmp_path / "dl2" / "x.tar.gz").exists()
+
+
+@pytest.mark.parametrize("content", [b"just some text, no archive\n" * 40, bytes(range(256)) * 4])
+def test_a_file_that_is_no_archive_is_a_data_error_and_stores_no_cell(tmp_path, monkeypatch, capsys, content):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    monkeypatch.setenv("RNNBENCH_DATA", str(path))
+    out = tmp_path / "out"
+    args = ["run", "--arch", "gru", "--task", "imdb", "--seeds", "0", "--out", str(out), "--no-progress"]
+    assert main([*args, "--set", "threads=1", "max_steps=2"]) == 2
+    err = capsys.readouterr().err
+    assert "not a tar archive" in err and str(path) in err
+    assert not list((out / "cells").glob("*.json"))  # a data error is not a failed cell

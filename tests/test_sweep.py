@@ -52,6 +52,10 @@ def test_ids_are_stable_and_duplicates_run_once():
         ({**BASE, "grid": {"T": 5}}, "T must be a non-empty list"),
         ({**BASE, "set": 3}, "[set] must be a table"),
         ({**BASE, "arch": {"gru": {"set": {"dropout": 0.1}}}}, "'gru' is not in the sweep's architectures"),
+        ({**BASE, "grid": {"num_layers": [1, 0]}}, "lstm: num_layers must be an integer >= 1, got 0"),
+        ({**BASE, "seeds": [0, 0]}, "'seeds': seed(s) 0 given more than once"),
+        ({**BASE, "seeds": [2**40]}, "'seeds': seed 1099511627776 must be an integer in [0, 4294967296)"),
+        ({**BASE, "set": {"clip": float("nan")}}, "clip must be a finite number, got nan"),
     ],
 )
 def test_every_malformed_input_gets_a_clear_error(spec, message):
@@ -68,6 +72,36 @@ def test_all_problems_are_listed_at_once():
     assert "4 problem(s)" in message
     for part in ("'seeds'", "hiden_size", "lr='fast'", "T must be a non-empty list"):
         assert part in message
+
+
+def test_problems_in_set_are_listed_beside_unknown_names():
+    spec = {**BASE, "architectures": ["lstn"], "tasks": ["addding"], "set": {"lr": float("inf"), "hiden_size": 3}}
+    with pytest.raises(ConfigError) as error:
+        expand_sweep(spec)
+    for part in ("unknown architecture 'lstn'", "unknown task 'addding'", "hiden_size", "lr must be a finite"):
+        assert part in str(error.value)
+
+
+def test_a_folder_or_a_binary_file_is_not_a_sweep(tmp_path, capsys):
+    binary = tmp_path / "some.bin"
+    binary.write_bytes(bytes(range(256)))
+    for path, message in ((tmp_path, "is a folder"), (binary, "is not a text file")):
+        assert main(["sweep", str(path), "--dry-run"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+
+
+def test_a_huge_plan_is_flagged_and_its_listing_cut(tmp_path, capsys, monkeypatch):
+    import bench.cli
+
+    monkeypatch.setattr(bench.cli, "PLAN_ROWS", 5)
+    monkeypatch.setattr(bench.cli, "LARGE_PLAN", 10)
+    sweep = tmp_path / "big.toml"
+    sweep.write_text('architectures = ["rnn", "gru"]\ntasks = ["adding"]\nseeds = 3\n[grid]\nlr = [1e-3, 2e-3]\n')
+    assert main(["sweep", str(sweep), "--dry-run", "--out", str(tmp_path / "o")]) == 0
+    captured = capsys.readouterr()
+    assert "this plan has 12 cells" in captured.err
+    assert captured.out.count("| adding-") == 5 and "(the first 5 of 12 cells)" in captured.out
 
 
 def test_files_that_are_not_toml_or_missing_are_explained(tmp_path):
