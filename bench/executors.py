@@ -18,6 +18,7 @@ from typing import Any
 from bench.config import Cell
 from bench.environment import cpu_count
 from bench.errors import ConfigError, DataError
+from bench.plugins import tasks
 from bench.runner import DataSource, prepare_data, run_cell
 from bench.task import Task, TaskData
 
@@ -39,6 +40,7 @@ def execute(cell: Cell, data_source: DataSource = prepare_data, progress: bool =
             "task": cell.task,
             "seed": cell.seed,
             "config": cell.config(),
+            "length_option": tasks().get(cell.task).length_option,
         }
 
 

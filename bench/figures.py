@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bench.files import write_outputs
+from bench.report import higher_is_better
 from bench.store import Store
 
 STYLES = {"forward": "-", "backward": "--", "input": ":"}
@@ -45,7 +46,7 @@ def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Pat
         setup_records = [r for r in records if r["setup"] == setup]
         figures = {"gradients": gradient_figure(setup_records), "curves": learning_curves(setup_records)}
         cells = frame[frame["setup"] == setup]
-        if "task.T" in cells and cells["task.T"].nunique() > 1:
+        if cells["length"].nunique() > 1:
             figures["horizon"] = horizon_figure(cells, setup_records[0])
         for name, figure in figures.items():
             written += _save(directory, f"{name}_{setup.replace(' ', '_')}", figure)
@@ -73,15 +74,18 @@ def _savefig(figure, suffix: str, path: Path) -> None:
 
 
 def scores_figure(frame: pd.DataFrame):
-    """One panel per metric (accuracy in %, MSE on a log axis); bars per experiment and architecture."""
+    """One panel per metric (accuracy in %, metrics where lower is better on a log axis); bars
+    per experiment and architecture."""
     frame = frame[frame["status"] != "error"]
-    metrics = [m for m in ("accuracy", "mse") if m in set(frame["metric"])]
+    metrics = list(dict.fromkeys(frame["metric"].dropna()))
     if not metrics:
         return None
     figure, axes = plt.subplots(1, len(metrics), figsize=(6.5 * len(metrics), 4.2), squeeze=False)
     colors = _colors(frame["model"])
     for axis, metric in zip(axes[0], metrics, strict=True):
         cells = frame[(frame["metric"] == metric) & np.isfinite(frame[f"test_{metric}"].astype(float))]
+        if cells.empty:
+            continue
         stats = cells.groupby(["experiment", "model"], sort=False)[f"test_{metric}"].agg(["mean", "std"])
         scale = 100.0 if metric == "accuracy" else 1.0
         experiments = list(dict.fromkeys(stats.index.get_level_values(0)))
@@ -101,26 +105,30 @@ def scores_figure(frame: pd.DataFrame):
                 label=model,
             )
         axis.set_xticks(np.arange(len(experiments)) + 0.4 - width / 2, experiments, rotation=20, ha="right")
-        axis.set_ylabel("test accuracy (%)" if metric == "accuracy" else "test MSE (log)")
-        if metric == "mse":
-            axis.set_yscale("log")
+        _metric_axis(axis, "test", metric, higher_is_better(cells))
         axis.grid(True, axis="y", alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle("Test metric, mean ± std over seeds")
     return figure
 
 
-def _longest_T(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Gradient and learning curves are drawn for one T: the longest run."""
-    lengths = [r["config"]["task_options"].get("T") for r in records]
-    if any(T is None for T in lengths):
+def _length(record: dict[str, Any]) -> tuple[str, Any] | None:
+    """(the task's length option, its value in this record), or None when it has none."""
+    option = record.get("length_option", "T" if "T" in record["config"]["task_options"] else None)
+    return (option, record["config"]["task_options"].get(option)) if option else None
+
+
+def _longest(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Gradient and learning curves are drawn for one sequence length: the longest run."""
+    lengths = [_length(r) for r in records]
+    if any(length is None or length[1] is None for length in lengths):
         return records
-    longest = max(lengths)
-    return [r for r, T in zip(records, lengths, strict=True) if longest == T]
+    longest = max(value for _, value in lengths)
+    return [r for r, (_, value) in zip(records, lengths, strict=True) if value == longest]
 
 
 def gradient_figure(records: list[dict[str, Any]]):
-    records = [r for r in _longest_T(records) if r.get("gradients")]
+    records = [r for r in _longest(records) if r.get("gradients")]
     if not records:
         return None
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
@@ -152,7 +160,7 @@ def gradient_figure(records: list[dict[str, Any]]):
 
 
 def learning_curves(records: list[dict[str, Any]]):
-    records = [r for r in _longest_T(records) if r.get("history")]
+    records = [r for r in _longest(records) if r.get("history")]
     if not records:
         return None
     metric = records[0]["metric"]
@@ -167,9 +175,7 @@ def learning_curves(records: list[dict[str, Any]]):
         axis.plot(steps, np.nanmean(values, axis=0), color=colors[model], label=model, linewidth=1.6)
     _reference_lines(axis, records[0])
     axis.set_xlabel("training step")
-    axis.set_ylabel(f"validation {metric}" + (" (log)" if metric == "mse" else ""))
-    if metric == "mse":
-        axis.set_yscale("log")
+    _metric_axis(axis, "validation", metric, records[0].get("higher_is_better", metric == "accuracy"), scaled=False)
     axis.legend(fontsize=8)
     axis.grid(True, alpha=0.3)
     axis.set_title(_title(records[0], "learning curves"))
@@ -182,7 +188,7 @@ def horizon_figure(frame: pd.DataFrame, example: dict[str, Any]):
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
     colors = _colors(frame["model"])
     for model, cells in sorted(frame.groupby("model")):
-        stats = cells.groupby("task.T")[column].agg(["mean", "std"])
+        stats = cells.groupby("length")[column].agg(["mean", "std"])
         axis.errorbar(
             stats.index,
             stats["mean"],
@@ -194,14 +200,21 @@ def horizon_figure(frame: pd.DataFrame, example: dict[str, Any]):
         )
     _reference_lines(axis, example)
     axis.set_xscale("log")
-    axis.set_xlabel("sequence length T (log)")
-    axis.set_ylabel(f"test {metric}, mean ± std over seeds")
-    if metric == "mse":
-        axis.set_yscale("log")
+    axis.set_xlabel(f"sequence length {example.get('length_option', 'T')} (log)")
+    _metric_axis(axis, "test", metric, higher_is_better(frame), scaled=False)
     axis.legend(fontsize=8)
     axis.grid(True, alpha=0.3)
     axis.set_title(f"{example['setup']}: memory horizon")
     return figure
+
+
+def _metric_axis(axis, split: str, metric: str, higher_better: bool, scaled: bool = True) -> None:
+    """Label the metric's axis; a metric where lower is better (an error) spans decades, so it
+    gets a log axis. ``scaled``: accuracy is drawn in percent."""
+    unit = " (%)" if scaled and metric == "accuracy" else ""
+    axis.set_ylabel(f"{split} {metric}{unit}" + ("" if higher_better else " (log)"))
+    if not higher_better:
+        axis.set_yscale("log")
 
 
 def _reference_lines(axis, record: dict[str, Any]) -> None:
@@ -212,8 +225,9 @@ def _reference_lines(axis, record: dict[str, Any]) -> None:
 
 
 def _title(record: dict[str, Any], what: str) -> str:
-    T = record["config"]["task_options"].get("T")
-    return f"{record['setup']}{f', T={T}' if T else ''}: {what}"
+    length = _length(record)
+    at = f", {length[0]}={length[1]}" if length and length[1] is not None else ""
+    return f"{record['setup']}{at}: {what}"
 
 
 def _colors(models: Iterable[str]) -> dict[str, Any]:

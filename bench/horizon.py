@@ -25,28 +25,36 @@ def horizon_cells(
     overrides: Mapping[str, Any] | None = None,
 ) -> list[Cell]:
     task = tasks().get(task_name)
-    if "T" not in task.defaults:
-        raise ConfigError(f"task '{task_name}' has no sequence length option T; horizon sweeps need one")
+    option = task.length_option
+    if option is None:
+        raise ConfigError(
+            f"task '{task_name}' declares no sequence length option (length_option); horizon sweeps need one"
+        )
     if task.solved_threshold is None:
         raise ConfigError(f"task '{task_name}' has no solved threshold; horizon sweeps need one")
     overrides = dict(overrides or {})
-    if "T" in overrides or "task.T" in overrides:
-        raise ConfigError("give sequence lengths with --T, not --set T=...")
+    if option in overrides or f"task.{option}" in overrides:
+        raise ConfigError(f"give sequence lengths with --T, not --set {option}=...")
     arch_names, seeds = list(arch_names), list(seeds)
-    return [cell for T in lengths for cell in expand(arch_names, [task_name], seeds, {**overrides, "T": T})]
+    return [
+        cell
+        for length in lengths
+        for cell in expand(arch_names, [task_name], seeds, {**overrides, f"task.{option}": length})
+    ]
 
 
 def horizon_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Per model (architecture, with the settings its cells differ in): success rate at each
     T, and the horizon (longest T solved in a row)."""
-    frame = frame[frame["task.T"].notna()].copy()
+    frame = frame[frame["length"].notna()].copy()
     frame["solved"] = frame["solved"].fillna(False).astype(bool)
-    rate = frame.groupby(["model", "task.T"])["solved"].agg(["sum", "count"])
+    option = frame["length_option"].iloc[0] if len(frame) else "T"
+    rate = frame.groupby(["model", "length"])["solved"].agg(["sum", "count"])
     table = {}
     for model, group in rate.groupby(level="model"):
         row, horizon, unbroken = {}, None, True
         for (_, T), (solved, count) in group.iterrows():
-            row[f"T={int(T)}"] = f"{int(solved)}/{int(count)}"
+            row[f"{option}={int(T)}"] = f"{int(solved)}/{int(count)}"
             unbroken = unbroken and solved * 2 >= count
             if unbroken:
                 horizon = int(T)

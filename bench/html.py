@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.files import write_outputs
-from bench.report import summary_column
+from bench.report import higher_is_better, summary_column
 from bench.store import Store
 
 SECTIONS = {
@@ -39,7 +39,7 @@ def best_per_column(frame: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
         column = summary_column(experiment, metric)
         means = cells[cells["status"] != "error"].groupby("model")[f"test_{metric}"].mean().dropna()
         if column in marked and not means.empty:
-            best = means.idxmax() if metric == "accuracy" else means.idxmin()
+            best = means.idxmax() if higher_is_better(cells) else means.idxmin()
             marked.loc[best, column] = f"<strong>{marked.loc[best, column]}</strong>"
     return marked
 

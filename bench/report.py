@@ -26,14 +26,16 @@ def load_results(directory: str | os.PathLike) -> pd.DataFrame:
     if frame.empty:
         return frame
     frame = _label(frame)
-    order = ["task", "task.T", "arch", "seed"] if "task.T" in frame else ["task", "arch", "seed"]
-    return frame.sort_values(order, kind="stable").reset_index(drop=True)
+    return frame.sort_values(["task", "length", "arch", "seed"], kind="stable").reset_index(drop=True)
 
 
 def _flatten(record: dict[str, Any]) -> dict[str, Any]:
     # A record written before a setting existed ran as that setting's default does (a new
     # setting's default keeps the old behaviour), so old and new records compare.
     run = {**RunConfig.defaults(), **record.get("config", {}).get("run", {})}
+    options = record.get("config", {}).get("task_options", {})
+    # Records written before tasks declared their length option: the built-in probes' T.
+    length_option = record.get("length_option", "T" if "T" in options else None)
     row: dict[str, Any] = {
         "id": record["id"],
         "arch": record["arch"],
@@ -42,6 +44,9 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
         "status": record["status"],
         "error": record.get("error"),
         "metric": record.get("metric"),
+        "higher_is_better": record.get("higher_is_better"),
+        "length_option": length_option,
+        "length": options.get(length_option) if length_option else None,
         "chance": record.get("chance"),
         "solved": record.get("solved"),
         "steps": record.get("steps"),
@@ -53,7 +58,7 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
     }
     row.update({f"run.{k}": v for k, v in run.items() if k not in RunConfig.EXECUTION})
     row.update({f"arch.{k}": v for k, v in record.get("config", {}).get("arch_options", {}).items()})
-    row.update({f"task.{k}": v for k, v in record.get("config", {}).get("task_options", {}).items()})
+    row.update({f"task.{k}": v for k, v in options.items()})
     row.update({f"test_{k}": v for k, v in record.get("test", {}).items()})
     row.update({f"valid_{k}": v for k, v in record.get("valid", {}).items()})
     row.update(record.get("throughput", {}))
@@ -72,18 +77,20 @@ def _label(frame: pd.DataFrame) -> pd.DataFrame:
     """Adds the labels every table and figure groups by, so that cells which differ in what
     decides their result are never averaged together:
 
-    - ``setup``: the task, with any task option other than T on which its cells differ
-      (``imdb keep=first`` beside ``imdb keep=last``); figures are drawn per setup;
-    - ``experiment``: the setup, with its T when the task has one (probes are compared at
-      one sequence length at a time);
+    - ``setup``: the task, with any task option other than its length option on which its
+      cells differ (``imdb keep=first`` beside ``imdb keep=last``); figures are drawn per setup;
+    - ``experiment``: the setup, with its sequence length when the task declares a length
+      option (probes are compared at one sequence length at a time: ``adding T=100``);
     - ``model``: the architecture, with any run setting or architecture option on which its
       cells of one experiment differ (``lstm precision=bf16`` beside ``lstm precision=fp32``).
     """
     setup = pd.Series(index=frame.index, dtype=object)
     experiment = pd.Series(index=frame.index, dtype=object)
     for task, cells in frame.groupby("task", sort=False):
-        differing = [c for c in _differing(cells, ("task.",)) if c != "task.T"]
-        length = ["task.T"] if "task.T" in cells and cells["task.T"].notna().all() else []
+        options = cells["length_option"].dropna()
+        column = f"task.{options.iloc[0]}" if len(options) else None
+        differing = [c for c in _differing(cells, ("task.",)) if c != column]
+        length = [column] if column in cells and cells[column].notna().all() else []
         for index, row in cells.iterrows():
             setup[index] = _name(task, row, differing)
             experiment[index] = _name(setup[index], row, length)
@@ -111,6 +118,12 @@ def _value(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # T=100, not T=100.0 (pandas stores a column with gaps as floats)
     return str(value)
+
+
+def higher_is_better(cells: pd.DataFrame) -> bool:
+    """Whether the cells' task ranks a larger headline metric higher, as their records say."""
+    declared = cells["higher_is_better"].dropna()
+    return bool(declared.iloc[0]) if len(declared) else cells["metric"].iloc[0] == "accuracy"
 
 
 def summary_column(experiment: str, metric: str) -> str:

@@ -69,6 +69,7 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
         "config": cell.config(),
         "metric": task.metric,
         "higher_is_better": task.higher_is_better,
+        "length_option": task.length_option,
         "chance": task.chance(data),
         "solved_threshold": task.solved_threshold,
         "solved": task.is_solved(headline),

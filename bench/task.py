@@ -82,6 +82,9 @@ class Task:
     default_seeds: ClassVar[int] = 1
     # Metric value at which the task counts as solved (probes); None when it has none.
     solved_threshold: ClassVar[float | None] = None
+    # The option (one of ``defaults``) that sets the sequence length, or None. Horizon sweeps
+    # vary it; reports compare models at one value of it at a time and label them by it.
+    length_option: ClassVar[str | None] = None
 
     def validate(self) -> list[str]:
         """Problems with this task's declaration, for the host's registration check."""
@@ -92,6 +95,8 @@ class Task:
             problems.append("description must be a non-empty string")
         if self.kind not in KINDS:
             problems.append(f"kind {self.kind!r} must be one of {', '.join(KINDS)}")
+        if self.length_option is not None and self.length_option not in self.defaults:
+            problems.append(f"length_option {self.length_option!r} is not one of its options (defaults)")
         if type(self).prepare is Task.prepare:
             problems.append("prepare() is not implemented")
         return problems
@@ -130,6 +135,7 @@ class Task:
 
     @property
     def higher_is_better(self) -> bool:
+        """Whether a larger headline metric is better; reports rank and draw by it."""
         return self.kind == "classification"
 
     def chance(self, data: TaskData) -> float:

@@ -42,6 +42,7 @@ class AddingTask(Task):
     }
     train_defaults = PROBE_TRAINING
     solved_threshold = 0.01  # test MSE
+    length_option = "T"
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         problems = size_problems(self.name, options)

@@ -52,6 +52,7 @@ class TemporalOrderTask(Task):
     }
     train_defaults = PROBE_TRAINING
     solved_threshold = 0.95
+    length_option = "T"
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         problems = size_problems(self.name, options)

@@ -295,3 +295,29 @@ def test_failures_say_what_happened_and_where_to_look(tmp_path, register_plugin)
     assert frame.loc["all_steps", "status"] == "error"
     error = frame.loc["all_steps", "error"]
     assert "returned (" in error and "Run `rnnbench check`" in error  # not a raw "size of tensor a..."
+
+
+def test_rerun_recomputes_chosen_statuses_and_keeps_the_rest(tmp_path, register_plugin, capsys):
+    register_plugin(
+        types.SimpleNamespace(
+            rnnbench_register_architectures=hookimpl(lambda: [Architecture("exploding", "Diverges.", Exploding)])
+        ),
+        "faulty",
+    )
+    out = tmp_path / "run"
+    args = ["run", "--arch", "exploding", "gru", "--task", "adding", "--seeds", "0", "--out", str(out), "--no-progress"]
+    assert main([*args, "--set", *TINY]) == 0
+
+    def contents():
+        return {p.name.split("-")[1]: p.read_bytes() for p in (out / "cells").glob("*.json")}
+
+    first = contents()
+    assert main([*args, "--rerun", "diverged", "--set", *TINY]) == 0
+    second = contents()
+    assert second["gru"] == first["gru"] and second["exploding"] != first["exploding"]  # recomputed
+    assert "1 of 2 cells already" in capsys.readouterr().err
+    assert main([*args, "--rerun", "all", "--set", *TINY]) == 0
+    third = contents()
+    assert third["gru"] != second["gru"] and third["exploding"] != second["exploding"]
+    with pytest.raises(bench.ConfigError, match="cannot rerun nonsense"):
+        bench.run("gru", "adding", seeds=[0], overrides=dict(s.split("=") for s in TINY), out=out, rerun=["nonsense"])

@@ -14,7 +14,7 @@ TINY = [*TINY_RUN, "probe_points=1"]
 
 
 def frame(rows):
-    return pd.DataFrame(rows, columns=["model", "task.T", "solved"])
+    return pd.DataFrame(rows, columns=["model", "length", "solved"]).assign(length_option="T")
 
 
 def test_horizon_is_the_longest_T_solved_by_most_seeds_with_no_gap():
@@ -29,7 +29,7 @@ def test_horizon_is_the_longest_T_solved_by_most_seeds_with_no_gap():
 
 
 def test_horizon_needs_a_task_with_T_and_a_threshold():
-    with pytest.raises(ConfigError, match="no sequence length option T"):
+    with pytest.raises(ConfigError, match="declares no sequence length option"):
         horizon_cells(["gru"], "imdb", [10], [0])
     with pytest.raises(ConfigError, match="with --T"):
         horizon_cells(["gru"], "adding", [10], [0], {"T": "5"})

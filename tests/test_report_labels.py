@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import types
+
+import torch
+
 import bench
+from bench import hookimpl
+from bench.cli import main
 from bench.figures import write_figures
-from bench.report import summary_table, throughput_table, verdict_table
+from bench.html import best_per_column
+from bench.report import summary_column, summary_table, throughput_table, verdict_table
 from tests.helpers import TINY
 
 
@@ -40,3 +47,49 @@ def test_the_figures_label_lines_as_the_tables_do(tmp_path):
     figures = write_figures(tmp_path, bench.load_results(tmp_path))
     svg = next(p for p in figures if p.name == "curves_adding.svg").read_text()
     assert "lr=0.002" in svg and "lr=0.01" in svg
+
+
+class FirstSign(bench.Task):
+    """A plugin task with its own metric name and length option: the class is the sign of the
+    first input, read after ``steps`` steps."""
+
+    name = "first_sign"
+    description = "Sign of the first input."
+    defaults = {"steps": 6, "size": 64}
+    length_option = "steps"
+    solved_threshold = 0.9
+
+    @property
+    def metric(self) -> str:
+        return "f1"  # neither "accuracy" nor "mse": the report must follow higher_is_better
+
+    def prepare(self, options, seed):
+        generator = torch.Generator().manual_seed(seed)
+
+        def split():
+            inputs = torch.randn(options["size"], options["steps"], 1, generator=generator)
+            return bench.SequenceSet(
+                inputs, torch.full((options["size"],), options["steps"]), (inputs[:, 0, 0] > 0).long()
+            )
+
+        return bench.TaskData(split(), split(), split(), num_outputs=2, num_features=1)
+
+
+def test_the_report_follows_what_a_task_declares(tmp_path, register_plugin, capsys):
+    plugin = types.SimpleNamespace(rnnbench_register_tasks=hookimpl(lambda: [FirstSign()]))
+    register_plugin(plugin, "first-sign")
+    run = ["threads=1", "max_steps=4", "eval_every=2", "hidden_size=4", "probe_points=1"]
+    args = ["horizon", "--arch", "rnn", "gru", "--task", "first_sign", "--T", "3", "5", "--seeds", "0", "1"]
+    assert main([*args, "--out", str(tmp_path), "--no-progress", "--set", *run]) == 0
+    printed = capsys.readouterr().out
+    assert "steps=3" in printed and "steps=5" in printed  # the horizon table, by the declared option
+    frame = bench.load_results(tmp_path)
+    assert set(frame["experiment"]) == {"first_sign steps=3", "first_sign steps=5"}
+    means = frame.groupby(["experiment", "model"])["test_f1"].mean()
+    marked = best_per_column(frame, summary_table(frame))
+    for experiment in ("first_sign steps=3", "first_sign steps=5"):
+        best = means[experiment].idxmax()  # higher is better, whatever the metric's name
+        assert marked.loc[best, summary_column(experiment, "f1")].startswith("<strong>")
+    svg = {p.name: p.read_text() for p in (tmp_path / "figures").glob("*.svg")}
+    assert "test f1" in svg["scores.svg"]  # a panel for the task's own metric
+    assert "sequence length steps" in svg["horizon_first_sign.svg"]

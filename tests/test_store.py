@@ -169,3 +169,32 @@ def test_a_file_in_the_way_fails_before_any_work(tmp_path):
     (tmp_path / "out").write_text("not a folder")
     with pytest.raises(RnnbenchError, match="cannot write results to .*Choose another --out folder"):
         Store(tmp_path / "out").ensure_writable()
+
+
+@pytest.mark.parametrize("fault", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_a_fault_while_drawing_figures_leaves_no_partial_file(results, monkeypatch, capsys, fault):
+    import bench.figures
+
+    assert main(["report", str(results)]) == 0
+    before = {p.name: p.read_bytes() for p in (results / "figures").iterdir()}
+    real, calls = bench.figures._savefig, []
+
+    def savefig_then_fail(figure, suffix, path):
+        calls.append(path)
+        if len(calls) == 3:  # a few files in: write half a figure, then fail
+            path.write_bytes(b"<svg")
+            raise fault
+        real(figure, suffix, path)
+
+    monkeypatch.setattr(bench.figures, "_savefig", savefig_then_fail)
+    code = main(["report", str(results)])
+    err = capsys.readouterr().err
+    if isinstance(fault, OSError):
+        assert code == 2 and "cannot write figure" in err and "No space left on device" in err
+        assert "stored results in" in err and "Traceback" not in err
+    else:
+        assert code == 130 and "interrupted" in err
+    after = {p.name: p.read_bytes() for p in (results / "figures").iterdir()}
+    assert after.keys() == before.keys()  # no temporary or partial file left
+    assert all(data == before[name] or len(data) > 1000 for name, data in after.items())
+    assert len(ids(results)) == 2  # the records are untouched
