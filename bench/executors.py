@@ -11,13 +11,17 @@ as soon as it ends; the suite stores it at once.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import os
+import socket
+import sys
 import traceback
 from collections.abc import Iterator
 from typing import Any
 
 from bench.config import Cell
 from bench.environment import cpu_count
-from bench.errors import ConfigError, DataError
+from bench.errors import ConfigError, DataError, RnnbenchError
 from bench.plugins import tasks
 from bench.runner import DataSource, prepare_data, run_cell
 from bench.task import Task, TaskData
@@ -78,10 +82,23 @@ class DataCache:
         return self.data
 
 
+CONNECT_TIMEOUT_S = 10  # a cluster's head must accept a TCP connection within this
+
+
 class RayExecutor:
     name = "ray"
 
     def __init__(self, address: str | None = None) -> None:
+        if address and _is_loopback(address):
+            # Ray rewrites a loopback address to this machine's network address (and
+            # advertises that one), where a head bound to loopback cannot be reached. Its
+            # switch for single-machine clusters keeps loopback as it is; it is read when
+            # Ray is imported, so it is set before, and on the loaded module if Ray is in
+            # already.
+            os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+            constants = sys.modules.get("ray._private.ray_constants")
+            if constants is not None:
+                constants.ENABLE_RAY_CLUSTER = False
         try:
             import ray
         except ImportError:
@@ -96,7 +113,17 @@ class RayExecutor:
         ray = self.ray
         if not ray.is_initialized():
             # local: a Ray instance on this machine; otherwise join the cluster at the address
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            if self.address:
+                self._check_reachable()
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            except ConnectionError as exc:
+                raise RnnbenchError(
+                    f"cannot join the Ray cluster at {self.address}: {str(exc).splitlines()[0]}. The head answers "
+                    f"but refused or lost this client: check that this machine runs the head's Ray version and "
+                    f"its token authentication (Ray >= 2.59 turns it on: set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN "
+                    f"to what `ray get-auth-token` prints on the head)."
+                ) from None
         remote = ray.remote(_execute_remote)
         pending = {}
         for cell in cells:
@@ -108,6 +135,28 @@ class RayExecutor:
             done, _ = ray.wait(list(pending), num_returns=1)
             pending.pop(done[0])
             yield ray.get(done[0])
+
+    def _check_reachable(self) -> None:
+        """A head that is not there is one clear line now, not minutes of Ray's retries."""
+        host, _, port = self.address.removeprefix("ray://").rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+                pass
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            raise RnnbenchError(
+                f"cannot reach the Ray cluster at {self.address}: {reason}. Check that its head is running there "
+                f"(`ray start --head --port=PORT` on the head; `ray status --address {self.address}`) and that "
+                f"--address is HOST:PORT of the head's GCS port."
+            ) from None
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.removeprefix("ray://").rpartition(":")[0].strip("[]")
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _execute_remote(cell: Cell, threads: int) -> dict[str, Any]:
