@@ -66,6 +66,8 @@ class RecurrentEncoder(nn.Module):
         self.hidden_size = hidden_size
         self.directions = 2 if bidirectional else 1
         self.output_size = hidden_size * self.directions
+        # what a sequence carries between steps: h per layer and direction, and an LSTM's c
+        self.state_size = num_layers * self.directions * hidden_size * (2 if cell == "lstm" else 1)
         # One single-layer fused module per (layer, direction): a bidirectional layer must
         # see each direction's input reversed within its own length, which torch's
         # bidirectional flag cannot do on a padded batch.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from bench.architecture import Architecture, output_violation, unrolled_method
+from bench.budget import count_parameters, measure
 
 INPUT, HIDDEN = 5, 8
 TOLERANCE = 1e-5
@@ -152,6 +153,25 @@ def finite_on_long_sequences(arch: Architecture) -> CheckResult:
     return CheckResult("finite on T=1000", True)
 
 
+def budget(arch: Architecture) -> CheckResult:
+    """The numbers --match compares: encoder parameters (counted on the meta device, as
+    matching counts them, and checked against the built encoder) and the declared state."""
+    measured = measure(arch, INPUT, HIDDEN, arch.defaults)
+    built = count_parameters(_build(arch))
+    state = measured["state_size"]
+    detail = f"{built:,} encoder parameters, state {state or 'not declared'} (input {INPUT}, hidden {HIDDEN})"
+    if measured["encoder_params"] != built:
+        return CheckResult(
+            "budget",
+            False,
+            f"{measured['encoder_params']:,} parameters on the meta device but {built:,} when built",
+            "build the same modules whatever the device (--match params=N counts them on the meta device)",
+        )
+    if state is None:
+        return CheckResult("budget", None, f"{detail}; set encoder.state_size to allow --match state=N")
+    return CheckResult("budget", True, detail)
+
+
 def device_move(arch: Architecture) -> CheckResult:
     if not torch.cuda.is_available():
         return CheckResult("moves to CUDA", None, "no CUDA device here")
@@ -174,6 +194,7 @@ CHECKS: list[Callable[[Architecture], CheckResult]] = [
     unrolled_agreement,
     gradient_reaches_first_step,
     finite_on_long_sequences,
+    budget,
     device_move,
 ]
 

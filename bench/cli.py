@@ -18,8 +18,9 @@ from bench.figures import write_figures
 from bench.horizon import horizon_cells, horizon_table
 from bench.html import write_html, write_markdown
 from bench.plugins import architectures, tasks
-from bench.report import load_results, write_report
+from bench.report import chosen, load_results, markdown, write_report
 from bench.scaffold import write_plugin
+from bench.stats import RANKING_NOTE
 from bench.store import STATUSES, Store, StoreWarning, damaged_message
 from bench.suite import run_cells
 from bench.sweep import load_sweep
@@ -116,6 +117,21 @@ def add_cell_options(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a setting: run settings, architecture or task options (prefix arch. or task. to be explicit)",
     )
+    parser.add_argument(
+        "--match",
+        metavar="KIND=N",
+        help="equal budgets: each architecture's hidden size is chosen so that its encoder has about N parameters "
+        "(params=N) or carries N numbers of recurrent state between steps (state=N)",
+    )
+    parser.add_argument(
+        "--tune",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="run every value (several keys: every combination) and report, per architecture and experiment, the "
+        "one with the best mean validation metric; any run setting or architecture option, e.g. lr=1e-3,3e-3",
+    )
     parser.add_argument("--out", help="results folder (default: results/<tasks>)")
     add_execution_options(parser)
 
@@ -142,6 +158,11 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", help="with --executor ray: an existing cluster (default: start a local one)")
 
 
+def tune_arguments(items: list[str]) -> dict[str, str]:
+    """``["lr=1e-3,3e-3"]`` -> ``{"lr": "1e-3,3e-3"}`` (a key given twice is an error)."""
+    return {key: values for key, values in parse_assignments(items, "--tune").items()}
+
+
 def default_seeds(task_names: list[str]) -> list[int]:
     return list(range(max(tasks().get(name).default_seeds for name in task_names)))
 
@@ -157,19 +178,21 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     seeds = args.seeds or default_seeds(args.task)
-    cells = expand(args.arch, args.task, seeds, parse_assignments(args.set))
+    cells = expand(args.arch, args.task, seeds, parse_assignments(args.set), args.match, tune_arguments(args.tune))
     out = args.out or f"results/{'-'.join(args.task)}"
     return run_and_report(cells, out, args)
 
 
 def cmd_horizon(args: argparse.Namespace) -> int:
     seeds = args.seeds or default_seeds([args.task])
-    cells = horizon_cells(args.arch, args.task, args.T, seeds, parse_assignments(args.set))
+    cells = horizon_cells(
+        args.arch, args.task, args.T, seeds, parse_assignments(args.set), args.match, tune_arguments(args.tune)
+    )
     out = args.out or f"results/horizon-{args.task}"
     code = run_and_report(cells, out, args)
     print(f"\nMemory horizon on {args.task} (seeds solved at each T; horizon: longest T solved by")
     print("at least half the seeds, every shorter T too):\n")
-    print(horizon_table(load_results(out)).to_markdown())
+    print(horizon_table(chosen(load_results(out))).to_markdown())
     return code
 
 
@@ -282,6 +305,8 @@ LARGE_PLAN = 10_000  # cells beyond which a plan is worth a second look
 
 TITLES = {
     "summary": "Test metric, mean ± std over seeds",
+    "leaderboard": "Leaderboard (test metric at each model's selected setting)",
+    "tuning": "Tuning: mean validation metric of every tuned setting (the best is selected; test never enters)",
     "solved": "Seeds that solved each task",
     "gradients": "Gradient decay going back in time (median over seeds)",
     "throughput": "Throughput (median over seeds)",
@@ -294,7 +319,9 @@ def print_report(directory: str) -> dict:
         table = tables.get(name)
         if table is not None and not table.empty:
             print(f"\n{title}:\n")
-            print(table.to_markdown(floatfmt=".3g"))
+            print(markdown(table))
+            if name == "leaderboard":
+                print(f"\n{RANKING_NOTE}")
     figures = write_figures(directory, tables["cells"])
     print(f"\n(tables: {directory}/*.csv; figures: {len(figures)} files in {directory}/figures)", file=sys.stderr)
     return tables

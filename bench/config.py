@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.errors import ConfigError, UnknownNameError, unknown_name
+from bench.architecture import Architecture
+from bench.budget import Match, matched_hidden_size
+from bench.errors import ConfigError, RnnbenchError, UnknownNameError, unknown_name
 from bench.plugins import architectures, tasks
 from bench.registry import Registry
+from bench.task import Task
 
 # Seeds are integers in [0, 2**32): what numpy's generators accept, so that every task
 # plugin can seed its data from them.
@@ -126,17 +130,17 @@ def _parse(key: str, text: str, default: Any) -> Any:
     return text
 
 
-def parse_assignments(assignments: Iterable[str]) -> dict[str, str]:
+def parse_assignments(assignments: Iterable[str], flag: str = "--set") -> dict[str, str]:
     """``["lr=1e-3", "T=100"]`` -> ``{"lr": "1e-3", "T": "100"}``; a key given twice is an
     error (which value was meant?)."""
     result = {}
     for item in assignments:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r}: expected key=value, for example --set lr=1e-3")
+            raise ConfigError(f"{flag} {item!r}: expected key=value, for example {flag} lr=1e-3")
         key = key.strip()
         if key in result:
-            raise ConfigError(f"--set gives {key} twice ({key}={result[key]} and {key}={value}); keep one")
+            raise ConfigError(f"{flag} gives {key} twice ({key}={result[key]} and {key}={value}); keep one")
         result[key] = value
     return result
 
@@ -165,6 +169,11 @@ class Cell:
     run: RunConfig
     arch_options: Mapping[str, Any] = field(default_factory=dict)
     task_options: Mapping[str, Any] = field(default_factory=dict)
+    # How the cell was planned, recorded with its result but not part of its identity: the
+    # keys a tuning grid varies (reports select among their values), and the budget match
+    # that chose its hidden size (the hidden size itself is in ``run``).
+    tuned: tuple[str, ...] = ()
+    match: str | None = None
 
     def identity(self) -> dict[str, Any]:
         defaults = RunConfig.defaults()
@@ -197,32 +206,104 @@ def expand(
     task_names: Iterable[str],
     seeds: Iterable[int],
     overrides: Mapping[str, Any] | None = None,
+    match: str | Match | None = None,
+    tune: Mapping[str, Any] | None = None,
 ) -> list[Cell]:
     """All cells of architectures x tasks x seeds with ``overrides`` applied.
 
     A key may be prefixed ``arch.`` or ``task.`` to say where it goes; a plain key goes to
     every place that defines it (run settings, the selected architectures, the tasks). A key
     no selected place defines is an error.
+
+    ``match`` (``"params=N"`` or ``"state=N"``) sets each architecture's hidden size to the
+    one whose encoder parameters (or recurrent state) lie closest to N. ``tune`` maps run
+    settings or architecture options to lists of values: every combination runs, and reports
+    select per architecture the one with the best mean validation metric.
     """
     arch_names, task_names, seeds = list(arch_names), list(task_names), list(seeds)
     if not arch_names or not task_names or not seeds:
         raise ConfigError("a run needs at least one architecture, one task and one seed")
+    overrides = dict(overrides or {})
     problems = check_seeds(seeds)
+    try:
+        match = Match.parse(match)
+    except ConfigError as exc:
+        problems.append(str(exc))
+        match = None
+    grid = tune_grid(tune or {}, overrides, match, problems)
     # An unknown name is one problem among the others: the settings are still checked
     # against the names that exist, so that one error lists everything to fix.
     archs = _lookup(architectures(), arch_names, problems)
     task_list = _lookup(tasks(), task_names, problems)
-    overrides = dict(overrides or {})
-    run_keys = RunConfig.defaults()
-    known = set(run_keys)
+    known = _known(archs, task_list)
+    problems += [str(unknown_name("setting", key, known)).split(" Known ")[0] for key in overrides if key not in known]
+    problems += _untunable(grid[0], archs)
+    suffix = _known_settings(known) if problems else ""
+    tuned = tuple(grid[0])
+    cells: dict[str, Cell] = {}  # by id: a tuned option an architecture lacks gives it one cell, not one per value
+    for combination in grid:
+        for cell in _cells(archs, task_list, seeds, {**overrides, **combination}, problems):
+            cell = dataclasses.replace(cell, tuned=tuned, match=str(match) if match else None)
+            cells.setdefault(cell.id, cell)
+    if match and not problems:
+        cells = {cell.id: cell for cell in _matched(list(cells.values()), match, problems)}
+    if problems:
+        raise ConfigError("; ".join(dict.fromkeys(problems)) + (f". {suffix}" if suffix else ""))
+    return list(cells.values())
+
+
+def tune_grid(
+    tune: Mapping[str, Any], overrides: Mapping[str, Any], match: Match | None, problems: list[str]
+) -> list[dict[str, Any]]:
+    """Every combination of the tuned values (``[{}]`` when nothing is tuned). Values may be
+    lists or comma-separated text (``"1e-3,2e-3"``, from the command line)."""
+    values: dict[str, list[Any]] = {}
+    for key, given in tune.items():
+        listed = [v.strip() for v in given.split(",")] if isinstance(given, str) else given
+        if not isinstance(listed, list | tuple) or not listed or any(v == "" for v in listed):
+            problems.append(f"--tune {key}: expected a list of values, for example --tune {key}=1e-3,2e-3")
+            continue
+        if len({str(v) for v in listed}) < len(listed):
+            problems.append(f"--tune {key}: a value is given twice in {list(listed)}")
+        if key in overrides:
+            problems.append(f"{key} is both set and tuned; drop one")
+        values[key] = list(listed)
+    if match and "hidden_size" in {*values, *overrides}:
+        problems.append(f"--match {match} chooses the hidden size; do not set or tune hidden_size as well")
+    return [dict(zip(values, combination, strict=True)) for combination in itertools.product(*values.values())]
+
+
+def _untunable(combination: Mapping[str, Any], archs: list[Architecture]) -> list[str]:
+    """Tuned keys that are not run settings or architecture options."""
+    tunable = {k for k in RunConfig.defaults() if k not in RunConfig.EXECUTION}
+    for arch in archs:
+        tunable |= {*arch.defaults, *(f"arch.{k}" for k in arch.defaults)}
+    return [
+        f"--tune {key}: only run settings and architecture options are tuned (a task option changes the "
+        f"experiment itself: run its values as a grid)"
+        for key in combination
+        if key not in tunable
+    ]
+
+
+def _known(archs: list[Architecture], task_list: list[Task]) -> set[str]:
+    known = set(RunConfig.defaults())
     for arch in archs:
         known |= {*arch.defaults, *(f"arch.{k}" for k in arch.defaults)}
     for task in task_list:
         known |= {*task.defaults, *(f"task.{k}" for k in task.defaults)}
-    # every problem is collected, so that one error lists them all
-    problems += [str(unknown_name("setting", key, known)).split(" Known ")[0] for key in overrides if key not in known]
-    suffix = _known_settings(known) if problems else ""
+    return known
 
+
+def _cells(
+    archs: list[Architecture],
+    task_list: list[Task],
+    seeds: list[int],
+    overrides: Mapping[str, Any],
+    problems: list[str],
+) -> list[Cell]:
+    """The cells of one set of overrides; what is wrong goes to ``problems``."""
+    run_keys = RunConfig.defaults()
     arch_options = {
         arch.name: arch.resolve_options(_coerced(_pick(overrides, arch.defaults, "arch."), arch.defaults, problems))
         for arch in archs
@@ -243,9 +324,27 @@ def expand(
         for seed in seeds:
             for arch in archs:
                 cells.append(Cell(arch.name, task.name, int(seed), run, arch_options[arch.name], task_options))
-    if problems:
-        raise ConfigError("; ".join(dict.fromkeys(problems)) + (f". {suffix}" if suffix else ""))
     return cells
+
+
+def _matched(cells: list[Cell], match: Match, problems: list[str]) -> list[Cell]:
+    """The cells with each architecture's hidden size set to meet ``match``."""
+    registry = architectures()
+    hidden: dict[tuple, int | None] = {}
+    matched = []
+    for cell in cells:
+        key = (cell.arch, cell.run.embed_size, json.dumps(dict(cell.arch_options), sort_keys=True, default=str))
+        if key not in hidden:
+            try:
+                hidden[key] = matched_hidden_size(
+                    registry.get(cell.arch), cell.run.embed_size, cell.arch_options, match
+                )
+            except RnnbenchError as exc:
+                problems.append(str(exc))
+                hidden[key] = None
+        if hidden[key] is not None:
+            matched.append(dataclasses.replace(cell, run=dataclasses.replace(cell.run, hidden_size=hidden[key])))
+    return matched
 
 
 def _run_config(

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bench.files import write_outputs
-from bench.report import higher_is_better
+from bench.leaderboard import higher_is_better
 from bench.store import Store
 
 STYLES = {"forward": "-", "backward": "--", "input": ":"}

@@ -23,7 +23,11 @@ def horizon_cells(
     lengths: Iterable[int],
     seeds: Iterable[int],
     overrides: Mapping[str, Any] | None = None,
+    match: str | None = None,
+    tune: Mapping[str, Any] | None = None,
 ) -> list[Cell]:
+    """The cells of a horizon sweep: every length of ``lengths`` (the task's declared length
+    option), with the budget ``match`` and the ``tune`` grid of `bench.config.expand`."""
     task = tasks().get(task_name)
     option = task.length_option
     if option is None:
@@ -39,7 +43,7 @@ def horizon_cells(
     return [
         cell
         for length in lengths
-        for cell in expand(arch_names, [task_name], seeds, {**overrides, f"task.{option}": length})
+        for cell in expand(arch_names, [task_name], seeds, {**overrides, f"task.{option}": length}, match, tune)
     ]
 
 

@@ -11,11 +11,16 @@ from pathlib import Path
 import pandas as pd
 
 from bench.files import write_outputs
-from bench.report import higher_is_better, summary_column
+from bench.leaderboard import higher_is_better
+from bench.report import chosen, markdown, summary_column
+from bench.stats import RANKING_NOTE
 from bench.store import Store
 
 SECTIONS = {
     "summary": "Test metric (mean ± std over seeds; best per column in bold)",
+    "leaderboard": "Leaderboard (test metric at each model's selected setting, 95% confidence intervals)",
+    "comparisons": "Pairwise comparisons (difference of test means a - b, its 95% CI, Welch's t-test)",
+    "tuning": "Tuning: mean validation metric of every tuned setting (the best is selected; test never enters)",
     "solved": "Seeds that solved each probe",
     "gradients": "Gradient decay going back in time (median over seeds)",
     "throughput": "Throughput (median over seeds)",
@@ -66,9 +71,11 @@ def write_html(directory: str | Path, tables: dict[str, pd.DataFrame]) -> Path:
         table = tables.get(name)
         if table is None or table.empty:
             continue
-        shown = best_per_column(frame, table) if name == "summary" else table
+        shown = best_per_column(chosen(frame), table) if name == "summary" else table
         parts.append(f"<h2>{title}</h2>")
         parts.append(shown.to_html(escape=name != "summary", float_format=lambda v: f"{v:.3g}", na_rep="–"))
+        if name == "leaderboard":
+            parts.append(f"<p>{html.escape(RANKING_NOTE)}</p>")
     parts.append("<h2>Figures</h2>")
     for path in figure_paths(directory):
         data = base64.b64encode(path.read_bytes()).decode()
@@ -111,7 +118,9 @@ def write_markdown(directory: str | Path, tables: dict[str, pd.DataFrame]) -> Pa
     for name, title in SECTIONS.items():
         table = tables.get(name)
         if table is not None and not table.empty:
-            parts.append(f"## {title}\n\n{table.to_markdown(floatfmt='.3g')}\n")
+            parts.append(f"## {title}\n\n{markdown(table)}\n")
+            if name == "leaderboard":
+                parts.append(f"{RANKING_NOTE}\n")
     for path in figure_paths(directory):
         parts.append(f"![{path.stem}](figures/{path.name})\n")
     return _write_text(directory, directory / "report.md", "\n".join(parts))

@@ -51,7 +51,3 @@ def build_model(task: Task, arch: Architecture, data: TaskData, cell: Cell) -> S
         if not isinstance(module, nn.Module):
             raise PluginError(f"task '{task.name}': {part}() returned {type(module).__name__}, not an nn.Module")
     return SequenceModel(adapter, encoder, head)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)

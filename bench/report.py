@@ -12,6 +12,7 @@ import pandas as pd
 
 from bench.config import RunConfig
 from bench.files import write_outputs
+from bench.leaderboard import comparisons_table, higher_is_better, leaderboard_table, tuning_table
 from bench.store import Store
 
 
@@ -45,6 +46,10 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
         "error": record.get("error"),
         "metric": record.get("metric"),
         "higher_is_better": record.get("higher_is_better"),
+        "encoder_params": record.get("encoder_params"),
+        "state_size": record.get("state_size"),
+        "match": record.get("match"),
+        "tuned": ",".join(record.get("tuned") or []),
         "length_option": length_option,
         "length": options.get(length_option) if length_option else None,
         "chance": record.get("chance"),
@@ -82,7 +87,10 @@ def _label(frame: pd.DataFrame) -> pd.DataFrame:
     - ``experiment``: the setup, with its sequence length when the task declares a length
       option (probes are compared at one sequence length at a time: ``adding T=100``);
     - ``model``: the architecture, with any run setting or architecture option on which its
-      cells of one experiment differ (``lstm precision=bf16`` beside ``lstm precision=fp32``).
+      cells of one experiment differ (``lstm precision=bf16`` beside ``lstm precision=fp32``),
+      except the tuned ones;
+    - ``setting``: the values of the tuned keys (``lr=0.003``; empty without tuning), and
+      ``selected``: whether the cell has its model's selected setting (`select`).
     """
     setup = pd.Series(index=frame.index, dtype=object)
     experiment = pd.Series(index=frame.index, dtype=object)
@@ -96,10 +104,43 @@ def _label(frame: pd.DataFrame) -> pd.DataFrame:
             experiment[index] = _name(setup[index], row, length)
     frame = frame.assign(setup=setup, experiment=experiment)
     model = pd.Series(index=frame.index, dtype=object)
+    setting = pd.Series("", index=frame.index, dtype=object)
     for (_, arch), cells in frame.groupby(["experiment", "arch"], sort=False):
-        differing = _differing(cells, ("run.", "arch."))
+        tuned = _tuned_columns(cells)
+        differing = [c for c in _differing(cells, ("run.", "arch.")) if c not in tuned]
         model[cells.index] = [_name(arch, row, differing) for _, row in cells.iterrows()]
-    return frame.assign(model=model)
+        if tuned:
+            setting[cells.index] = [_name("", row, tuned).strip() for _, row in cells.iterrows()]
+    return select(frame.assign(model=model, setting=setting))
+
+
+def _tuned_columns(cells: pd.DataFrame) -> list[str]:
+    """The columns of the keys these cells' tuning grid varied (``lr`` -> ``run.lr``)."""
+    keys = {key for listed in cells["tuned"].dropna() for key in listed.split(",") if key}
+    columns = [f"{prefix}{key.removeprefix('arch.')}" for key in sorted(keys) for prefix in ("run.", "arch.")]
+    return [column for column in columns if column in cells]
+
+
+def select(frame: pd.DataFrame) -> pd.DataFrame:
+    """Marks ``selected``: per experiment and model, the cells of the tuned setting with the
+    best mean *validation* metric over seeds (test metrics never enter the choice). Without
+    tuning every cell is selected."""
+    selected = pd.Series(True, index=frame.index)
+    for _, cells in frame.groupby(["experiment", "model"], sort=False):
+        if cells["setting"].nunique() < 2:
+            continue
+        scores = cells[f"valid_{cells['metric'].iloc[0]}"].astype(float)
+        # a seed that diverged has no finite validation score; a setting with none at all loses
+        means = scores[np.isfinite(scores)].groupby(cells["setting"]).mean()
+        settings = list(dict.fromkeys(cells["setting"]))
+        best = (means.idxmax() if higher_is_better(cells) else means.idxmin()) if len(means) else settings[0]
+        selected[cells.index] = cells["setting"] == best
+    return frame.assign(selected=selected)
+
+
+def chosen(frame: pd.DataFrame) -> pd.DataFrame:
+    """The cells the tables and figures report: each model's selected setting."""
+    return frame[frame["selected"]] if "selected" in frame else frame
 
 
 def _differing(cells: pd.DataFrame, prefixes: tuple[str, ...]) -> list[str]:
@@ -120,10 +161,11 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def higher_is_better(cells: pd.DataFrame) -> bool:
-    """Whether the cells' task ranks a larger headline metric higher, as their records say."""
-    declared = cells["higher_is_better"].dropna()
-    return bool(declared.iloc[0]) if len(declared) else cells["metric"].iloc[0] == "accuracy"
+def markdown(table: pd.DataFrame) -> str:
+    """A table as markdown; a multi-level index becomes one column per level."""
+    if isinstance(table.index, pd.MultiIndex):
+        return table.reset_index().to_markdown(index=False, floatfmt=".3g")
+    return table.to_markdown(floatfmt=".3g")
 
 
 def summary_column(experiment: str, metric: str) -> str:
@@ -138,8 +180,15 @@ def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
         column = summary_column(experiment, metric)
         scale = 100.0 if metric == "accuracy" else 1.0
         for model, cells in group.groupby("model", sort=True):
-            table.setdefault(model, {})[column] = _mean_std(cells, f"test_{metric}", scale)
+            value = _mean_std(cells, f"test_{metric}", scale)
+            setting = _first_setting(cells)
+            table.setdefault(model, {})[column] = f"{value} [{setting}]" if setting else value
     return pd.DataFrame(table).T.rename_axis("arch").fillna("")
+
+
+def _first_setting(cells: pd.DataFrame) -> str:
+    """The tuned setting these cells share ('' without tuning)."""
+    return str(cells["setting"].iloc[0]) if "setting" in cells and len(cells) else ""
 
 
 def _mean_std(cells: pd.DataFrame, column: str, scale: float) -> str:
@@ -221,21 +270,28 @@ def throughput_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns=THROUGHPUT_COLUMNS).rename_axis(["task", "arch"])
 
 
+FLAT_TABLES = ("cells", "comparisons")  # written without their (meaningless) row index
+
+
 def write_report(directory: str | os.PathLike) -> dict[str, pd.DataFrame]:
     """Write every table as CSV into the results folder; return them by name."""
     directory = Path(directory)
     frame = load_results(directory)
     tables = {"cells": frame}
     if not frame.empty:
-        tables["summary"] = summary_table(frame)
-        tables["solved"] = verdict_table(frame)
-        tables["gradients"] = gradient_table(frame)
-        tables["throughput"] = throughput_table(frame)
+        reported = chosen(frame)  # each model at its selected setting; the tuning table shows the rest
+        tables["summary"] = summary_table(reported)
+        tables["leaderboard"] = leaderboard_table(reported)
+        tables["comparisons"] = comparisons_table(reported)
+        tables["tuning"] = tuning_table(frame)
+        tables["solved"] = verdict_table(reported)
+        tables["gradients"] = gradient_table(reported)
+        tables["throughput"] = throughput_table(reported)
     write_outputs(
         directory,
         "table",
         {
-            directory / f"{name}.csv": functools.partial(_write_csv, table, index=name != "cells")
+            directory / f"{name}.csv": functools.partial(_write_csv, table, index=name not in FLAT_TABLES)
             for name, table in tables.items()
         },
     )

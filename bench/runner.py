@@ -16,10 +16,11 @@ from tqdm.auto import tqdm
 
 from bench import faults
 from bench.batching import Batch, batch_order, iterate_batches, padding_fraction
+from bench.budget import count_parameters
 from bench.config import Cell
 from bench.environment import cpu_count, environment, resolve_device
 from bench.meter import Stopwatch, ThroughputMeter, peak_memory_mb
-from bench.model import SequenceModel, build_model, count_parameters
+from bench.model import SequenceModel, build_model
 from bench.plugins import architectures, tasks
 from bench.probes import gradient_profile, profile_record
 from bench.task import SequenceSet, Task, TaskData
@@ -85,6 +86,10 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
             "peak_memory_mb": peak_memory_mb(device),
         },
         "params": count_parameters(model),
+        "encoder_params": count_parameters(model.encoder),
+        "state_size": getattr(model.encoder, "state_size", None),
+        "tuned": list(cell.tuned),
+        "match": cell.match,
         "data": {
             **data.info,
             "train_size": len(data.train),

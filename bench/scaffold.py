@@ -49,6 +49,7 @@ class {cls}(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, scale: float = 1.0) -> None:
         super().__init__()
         self.output_size = hidden_size
+        self.state_size = hidden_size  # numbers carried from step to step (for --match state=N)
         self.input_map = nn.Linear(input_size, hidden_size)
         self.recurrent_map = nn.Linear(hidden_size, hidden_size, bias=False)
         with torch.no_grad():

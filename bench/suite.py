@@ -27,12 +27,18 @@ def run(
     out: str | os.PathLike = "results/run",
     rerun: Iterable[str] = (),
     progress: bool = False,
+    match: str | None = None,
+    tune: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Run architectures x tasks x seeds and return every record of ``out`` as a DataFrame.
 
     ``rerun`` names stored statuses to compute again (``"error"``, ``"diverged"``, ``"ok"``,
-    or ``"all"``); by default a stored cell is never redone."""
-    cells = expand(_names(arch), _names(task), [seeds] if isinstance(seeds, int) else seeds, overrides)
+    or ``"all"``); by default a stored cell is never redone. ``match`` (``"params=20000"``
+    or ``"state=128"``) gives every architecture the same budget; ``tune`` (``{"lr": [1e-3,
+    3e-3]}``) runs every value, and the frame's ``selected`` column marks, per architecture
+    and experiment, the value with the best mean validation metric."""
+    seeds = [seeds] if isinstance(seeds, int) else seeds
+    cells = expand(_names(arch), _names(task), seeds, overrides, match, tune)
     run_cells(cells, Store(out), rerun=rerun, progress=progress)
     return load_results(out)
 

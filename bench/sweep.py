@@ -17,6 +17,11 @@
     [arch.lstm.set]                       # only for one architecture (also [arch.NAME.grid])
     forget_bias = 0.0
 
+    match = "params=20000"                # equal budgets (before the first table): see --match
+
+    [tune]                                # every value runs; reports select per architecture
+    lr = [1e-3, 3e-3]                     # the best mean validation metric (see --tune)
+
 The whole file is checked before the first cell starts; every problem is listed at once.
 """
 
@@ -38,7 +43,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-TOP_LEVEL = {"name", "architectures", "tasks", "seeds", "set", "grid", "arch", "task"}
+TOP_LEVEL = {"name", "architectures", "tasks", "seeds", "set", "grid", "arch", "task", "match", "tune"}
 
 
 @dataclass
@@ -77,12 +82,17 @@ def expand_sweep(spec: Mapping[str, Any], source: str = "sweep") -> list[Cell]:
         for name in _table(spec, section, problems):
             if name not in known:
                 problems.append(f"[{section}.{name}]: '{name}' is not in the sweep's {noun}")
+    match = spec.get("match")
+    if match is not None and not isinstance(match, str):
+        problems.append(f"'match' must be a string such as \"params=20000\", got {match!r}")
+        match = None
+    tune = _table(spec, "tune", problems)
     cells: list[Cell] = []
     for task in task_names:
         for arch in archs:
             for overrides in _merge(spec, ("", f"task.{task}.", f"arch.{arch}."), problems):
                 try:
-                    cells.extend(expand([arch], [task], seeds, overrides))
+                    cells.extend(expand([arch], [task], seeds, overrides, match, tune))
                 except RnnbenchError as exc:
                     problems.append(f"{arch} x {task}: {exc}")
     problems = list(dict.fromkeys(problems))  # one line per distinct problem

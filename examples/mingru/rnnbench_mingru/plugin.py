@@ -20,6 +20,7 @@ class MinGRU(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1) -> None:
         super().__init__()
         self.output_size = hidden_size  # the contract: the size of the returned state
+        self.state_size = hidden_size  # optional: the state carried between steps (--match state=N)
         self.layers = nn.ModuleList(
             nn.Linear(input_size if i == 0 else hidden_size, 2 * hidden_size) for i in range(num_layers)
         )

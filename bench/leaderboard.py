@@ -1,0 +1,137 @@
+"""The fair-comparison tables: a leaderboard with each model's budget, selected setting,
+95% confidence interval and rank; every pairwise comparison with its p-value; and the
+tuning table that shows how sensitive each model is to its tuned settings.
+
+All of them read the flat frame of `bench.report.load_results`; the leaderboard and the
+comparisons see only the selected cells (`bench.report.chosen`), the tuning table sees all.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from bench import stats
+
+
+def higher_is_better(cells: pd.DataFrame) -> bool:
+    """Whether the cells' task ranks a larger headline metric higher, as their records say."""
+    declared = cells["higher_is_better"].dropna()
+    return bool(declared.iloc[0]) if len(declared) else cells["metric"].iloc[0] == "accuracy"
+
+
+def _samples(cells: pd.DataFrame, metric: str) -> dict[str, list[float]]:
+    """Each model's test metric over its seeds (finite values: a diverged seed's status says so)."""
+    return {
+        model: [v for v in group[f"test_{metric}"].astype(float) if np.isfinite(v)]
+        for model, group in cells.groupby("model", sort=True)
+    }
+
+
+def _form(metric: str) -> tuple[float, str]:
+    """Scale and format of a metric in tables: accuracy in percent, others to 3 digits."""
+    return (100.0, ".2f") if metric == "accuracy" else (1.0, ".3g")
+
+
+def _first(values: pd.Series) -> object:
+    present = values.dropna()
+    return present.iloc[0] if len(present) else None
+
+
+def leaderboard_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per experiment and model: rank, budget (hidden size, encoder and model parameters,
+    state size), the selected setting, the test metric's mean ± 95% CI, and for probes the
+    solved fraction with its Wilson 95% CI. Best first."""
+    rows = []
+    for experiment, cells in frame[frame["status"] != "error"].groupby("experiment", sort=False):
+        metric = cells["metric"].iloc[0]
+        better = higher_is_better(cells)
+        samples = _samples(cells, metric)
+        ranks = stats.ranks(samples, better)
+        scale, form = _form(metric)
+        for model, group in cells.groupby("model", sort=True):
+            summary = stats.mean_ci(samples[model])
+            half = (summary["ci_high"] - summary["ci_low"]) / 2
+            shown = f"{scale * summary['mean']:{form}}" if summary["n"] else "–"
+            if summary["n"] > 1:
+                shown += f" ± {scale * half:{form}}"
+            row = {
+                "experiment": experiment,
+                "arch": model,
+                "rank": ranks[model],
+                "hidden": _first(group["run.hidden_size"]),
+                "encoder params": _first(group["encoder_params"]),
+                "params": _first(group["params"]),
+                "state": _first(group["state_size"]),
+                "selected": _first(group["setting"]) or "–",
+                f"test {metric}{' %' if scale == 100 else ''} (mean ± 95% CI)": shown,
+                "n": summary["n"],
+                "_best_first": -summary["mean"] if better else summary["mean"],
+            }
+            judged = group["solved"].dropna()
+            if len(judged):
+                solved = int(judged.astype(bool).sum())
+                low, high = stats.wilson(solved, len(judged))
+                row["solved (95% CI)"] = f"{solved}/{len(judged)} [{low:.2f}, {high:.2f}]"
+            rows.append(row)
+    if not rows:
+        return pd.DataFrame()
+    table = pd.DataFrame(rows)
+    # experiments in the frame's order; within one, by rank, then best mean first
+    order = {experiment: i for i, experiment in enumerate(dict.fromkeys(frame["experiment"]))}
+    table = table.assign(_experiment=table["experiment"].map(order))
+    table = table.sort_values(["_experiment", "rank", "_best_first"], kind="stable")
+    for column in ("hidden", "encoder params", "params", "state"):
+        table[column] = pd.array(table[column], dtype="Int64")
+    if "solved (95% CI)" in table:
+        table["solved (95% CI)"] = table["solved (95% CI)"].fillna("")
+    return table.drop(columns=["_experiment", "_best_first"]).set_index(["experiment", "arch"])
+
+
+def comparisons_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of models in each experiment: ``diff`` = mean(a) - mean(b) of the test
+    metric (in its own units), its 95% CI, and Welch's t-test p-value."""
+    rows = []
+    for experiment, cells in frame[frame["status"] != "error"].groupby("experiment", sort=False):
+        metric = cells["metric"].iloc[0]
+        samples = _samples(cells, metric)
+        for a, b in itertools.combinations(sorted(samples), 2):
+            rows.append(
+                {
+                    "experiment": experiment,
+                    "metric": metric,
+                    "a": a,
+                    "b": b,
+                    **stats.compare(samples[a], samples[b]),
+                    "n_a": len(samples[a]),
+                    "n_b": len(samples[b]),
+                }
+            )
+    columns = ["experiment", "metric", "a", "b", "diff", "ci_low", "ci_high", "p_value", "n_a", "n_b"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def tuning_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per experiment and model, every tuned setting's mean validation metric ± std over
+    seeds, and which one was selected (by that mean alone)."""
+    rows = []
+    tuned = frame[(frame["setting"] != "") & (frame["status"] != "error")]
+    for (experiment, model), cells in tuned.groupby(["experiment", "model"], sort=False):
+        metric = cells["metric"].iloc[0]
+        scale, form = _form(metric)
+        for setting, group in cells.groupby("setting", sort=False):
+            summary = stats.mean_ci(group[f"valid_{metric}"].astype(float))
+            spread = f" ± {scale * summary['std']:{form}}" if summary["n"] > 1 else ""
+            value = f"{scale * summary['mean']:{form}}{spread} (n={summary['n']})" if summary["n"] else "– (diverged)"
+            rows.append(
+                {
+                    "experiment": experiment,
+                    "arch": model,
+                    "setting": setting,
+                    f"valid {metric}{' %' if scale == 100 else ''}": value,
+                    "selected": "yes" if group["selected"].all() else "",
+                }
+            )
+    return pd.DataFrame(rows).set_index(["experiment", "arch", "setting"]) if rows else pd.DataFrame()
