@@ -32,6 +32,8 @@ BUILTIN_PLUGINS = {
     "imdb": "tasks.imdb",
     "recall": "tasks.recall",
     "temporal_order": "tasks.temporal_order",
+    "sfashion": "tasks.sfashion",
+    "mnist1d": "tasks.mnist1d",
 }
 
 
