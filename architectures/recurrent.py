@@ -93,6 +93,17 @@ class RecurrentEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.to(x.device)
+        h = self.sequence(x, lengths)
+        if self.directions == 1:
+            return last_step(h, lengths)
+        size = self.hidden_size
+        # the backward direction ends at token 0, after reading the whole sequence
+        return torch.cat([last_step(h[..., :size], lengths), h[:, 0, size:]], -1)
+
+    def sequence(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The top layer's output at every position, ``[B, T, D*H]`` in token order: for a
+        bidirectional encoder, position t holds both directions' states for token t."""
+        lengths = lengths.to(x.device)
         reverse = reverse_index(lengths, x.shape[1]) if self.directions == 2 else None
         h = x
         for i, layer in enumerate(self.layers):
@@ -103,11 +114,7 @@ class RecurrentEncoder(nn.Module):
                 backward = layer[1](gather_steps(h, reverse))[0]  # processing order
                 outputs.append(gather_steps(backward, reverse))  # back to token order
             h = torch.cat(outputs, -1) if len(outputs) > 1 else outputs[0]
-        if reverse is None:
-            return last_step(h, lengths)
-        size = self.hidden_size
-        # the backward direction ends at token 0, after reading the whole sequence
-        return torch.cat([last_step(h[..., :size], lengths), h[:, 0, size:]], -1)
+        return h
 
     def unrolled(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Same function step by step; ``states[t]`` of the top layer lie on the recurrent path."""

@@ -10,6 +10,10 @@ The encoder contract (public, tested for every registered architecture):
   ``float[B, D*H]`` and lies on the recurrent path (the tensor the next step reads), so
   autograd gives the total derivative dL/dh_t. Without it, gradient probes fall back to
   input gradients dL/dx_t.
+- optional ``encoder.sequence(x, lengths) -> float[B, T, output_size]``: the output at every
+  position, in token order (a bidirectional encoder puts both directions' states for token
+  t at position t); its value at ``lengths - 1`` is ``forward``'s for a one-directional
+  encoder. Tasks that read an output at many positions (copy, recall) need it.
 - optional ``encoder.directions: int`` (default 1): ``states[t]`` splits into that many
   equal chunks, one per direction, each in processing order (step ``t`` of the backward
   direction reads token ``length - 1 - t``).
@@ -117,6 +121,13 @@ def unrolled_method(encoder: nn.Module) -> Callable[..., Any] | None:
     """The encoder's ``unrolled(x, lengths)`` when it has one: the one test of "has
     unrolled()" that the gradient probe and `rnnbench check` share."""
     method = getattr(encoder, "unrolled", None)
+    return method if callable(method) else None
+
+
+def sequence_method(encoder: nn.Module) -> Callable[..., Any] | None:
+    """The encoder's ``sequence(x, lengths)`` when it has one (per-position outputs, which
+    tasks with ``outputs = "sequence"`` need)."""
+    method = getattr(encoder, "sequence", None)
     return method if callable(method) else None
 
 

@@ -56,7 +56,8 @@ def iterate_batches(data: SequenceSet, batch_size: int, generator: torch.Generat
     for index in batch_order(data.lengths, batch_size, generator):
         lengths = data.lengths[index]
         longest = int(lengths.max())
-        yield Batch(data.inputs[index, :longest], lengths, data.targets[index])
+        targets = data.targets[index, :longest] if data.targets.dim() == 2 else data.targets[index]
+        yield Batch(data.inputs[index, :longest], lengths, targets)
 
 
 def padding_fraction(lengths: torch.Tensor, batches: list[torch.Tensor]) -> float:

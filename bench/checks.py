@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.architecture import Architecture, output_violation, unrolled_method
+from bench.architecture import Architecture, output_violation, sequence_method, unrolled_method
 from bench.budget import count_parameters, measure
 
 INPUT, HIDDEN = 5, 8
@@ -113,6 +113,42 @@ def unrolled_agreement(arch: Architecture) -> CheckResult:
     return CheckResult("unrolled() agrees", True, f"max difference {error:.1g}; states on the recurrent path")
 
 
+def sequence_outputs(arch: Architecture) -> CheckResult:
+    """``sequence()``: one output per position, the final state where forward reads it, and
+    real positions untouched by padding."""
+    name = "sequence() agrees"
+    encoder = _build(arch)
+    if sequence_method(encoder) is None:
+        return CheckResult(name, None, "no sequence(): tasks with an output per position (copy, mqar) need it")
+    x, lengths = torch.randn(4, 9, INPUT), torch.tensor([9, 3, 6, 1])
+    x[1, 3:] = 1e3 * torch.randn(6, INPUT)  # garbage padding after sequence 1's three real steps
+    outputs = encoder.sequence(x, lengths)
+    expected = (4, 9, encoder.output_size)
+    got = output_violation(outputs, expected, {torch.float32})
+    if got is not None:
+        return CheckResult(name, False, f"got {got}, expected {expected} float32", "return [B, T, output_size]")
+    final = encoder(x, lengths)
+    size = encoder.output_size // getattr(encoder, "directions", 1)
+    # forward direction: its final state is its output at the last real position; a backward
+    # direction ends at token 0
+    read = outputs[torch.arange(4), lengths - 1, :size]
+    if size < encoder.output_size:
+        read = torch.cat([read, outputs[:, 0, size:]], -1)
+    error = (read - final).abs().max().item()
+    alone = encoder.sequence(x[1:2, :3], lengths[1:2])
+    padding_error = (alone - outputs[1:2, :3]).abs().max().item()
+    if not (error <= TOLERANCE and padding_error <= TOLERANCE):
+        return CheckResult(
+            name,
+            False,
+            f"differs from forward() by {error:.2g} where forward reads it; padding changes real positions "
+            f"by {padding_error:.2g}",
+            "sequence(x, lengths)[b, t] must be the state after token t in token order (both directions' states "
+            "for token t in a bidirectional encoder), computed as forward() computes it",
+        )
+    return CheckResult(name, True, f"max difference {max(error, padding_error):.1g}")
+
+
 def gradient_reaches_first_step(arch: Architecture) -> CheckResult:
     # A structural cut (a detach(), a mask) zeroes the gradient at step 0 for every input. A
     # data-dependent zero does not: in a ReLU recurrence (IRNN, IndRNN) a unit that is
@@ -192,6 +228,7 @@ CHECKS: list[Callable[[Architecture], CheckResult]] = [
     finite_output,
     padding_invariance,
     unrolled_agreement,
+    sequence_outputs,
     gradient_reaches_first_step,
     finite_on_long_sequences,
     budget,

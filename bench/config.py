@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.architecture import Architecture
-from bench.budget import Match, matched_hidden_size
+from bench.architecture import Architecture, sequence_method
+from bench.budget import Match, build_on_meta, matched_hidden_size
 from bench.errors import ConfigError, RnnbenchError, UnknownNameError, unknown_name
 from bench.plugins import architectures, tasks
 from bench.registry import Registry
@@ -320,11 +320,28 @@ def _cells(
         run = _run_config(run_overrides, task.train_defaults, problems)
         if run is None:
             continue
+        if task.outputs == "sequence":
+            problems.extend(_without_sequence(archs, arch_options, task, run))
         # seeds outside architectures: consecutive cells share one prepared dataset
         for seed in seeds:
             for arch in archs:
                 cells.append(Cell(arch.name, task.name, int(seed), run, arch_options[arch.name], task_options))
     return cells
+
+
+def _without_sequence(
+    archs: list[Architecture], arch_options: Mapping[str, Mapping[str, Any]], task: Task, run: RunConfig
+) -> list[str]:
+    """Architectures whose encoders cannot give the per-position outputs ``task`` reads."""
+    missing = []
+    for arch in archs:
+        encoder = build_on_meta(arch, run.embed_size, run.hidden_size, arch_options[arch.name])
+        if sequence_method(encoder) is None:
+            missing.append(
+                f"architecture '{arch.name}' has no sequence() method, and task '{task.name}' reads an output at "
+                f"every position: add encoder.sequence(x, lengths) -> float[B, T, output_size] (docs/plugins.md)"
+            )
+    return missing
 
 
 def _matched(cells: list[Cell], match: Match, problems: list[str]) -> list[Cell]:

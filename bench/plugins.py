@@ -34,6 +34,9 @@ BUILTIN_PLUGINS = {
     "temporal_order": "tasks.temporal_order",
     "sfashion": "tasks.sfashion",
     "mnist1d": "tasks.mnist1d",
+    "copy": "tasks.copy",
+    "selective_copy": "tasks.selective_copy",
+    "mqar": "tasks.mqar",
 }
 
 

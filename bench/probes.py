@@ -6,6 +6,12 @@ the encoder's ``unrolled()``; one profile per direction), and of dL/dx at that t
 encoder). Norms are per sample, then averaged over the samples long enough to have that
 distance. The backward pass runs on a float64 copy of the model: in float32 a tanh RNN's
 gradient underflows to exactly zero a hundred steps back, which would draw a false cliff.
+
+Tasks with an output at many positions (``outputs = "sequence"``: copy, recall): the loss is
+the one at each sample's *first* position with a target, and distances count back from that
+position (for a backward direction, from the step that produced its output there). The
+per-position outputs are read from ``unrolled()``'s states (the top layer's state at each
+position, as the built-in encoders output it); without ``unrolled()``, from ``sequence()``.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import torch
 from bench.architecture import unrolled_method
 from bench.batching import Batch
 from bench.model import SequenceModel
-from bench.task import Task
+from bench.task import IGNORE, Task
 
 DIRECTION_NAMES = ("forward", "backward")
 
@@ -34,24 +40,48 @@ def gradient_profile(model: SequenceModel, task: Task, batch: Batch) -> dict[str
     # a leaf: gradients stop here instead of flowing on into the adapter's weights
     x = probe.adapter(inputs).detach().requires_grad_()
     unrolled = unrolled_method(probe.encoder)
+    directions = getattr(probe.encoder, "directions", 1)
     if unrolled is not None:
         final, states = unrolled(x, lengths)
         final = probe.checked(final, x)
     else:
-        final, states = probe.encode(x, lengths), []
-    loss = task.loss(probe.head(final), targets)
+        final, states = None, []
+    if probe.per_position:
+        # the loss at each sample's first position with a target; distances count back from it
+        first = (targets != IGNORE).int().argmax(1)
+        outputs = _token_order(states, lengths, directions) if states else probe.encoder.sequence(x, lengths)
+        rows = torch.arange(len(first), device=first.device)
+        loss = task.loss(probe.head(outputs[rows, first]), targets[rows, first])
+        anchors = [first, lengths - 1 - first]  # forward: that position; backward: the step that produced it
+    else:
+        final = final if final is not None else probe.encode(x, lengths)
+        loss = task.loss(probe.head(final), targets)
+        anchors = [lengths - 1, lengths - 1]  # each direction's last processing step
     # Samples do not interact in eval mode, so the gradient of the summed loss with respect to
     # sample b's state is the gradient of sample b's own loss.
     # A step with no path to the loss (allow_unused) has gradient zero.
     grads = torch.autograd.grad(loss.sum(), [x, *states], allow_unused=True)
     grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, [x, *states], strict=True)]
-    profiles = {"input": _by_distance(grads[0].norm(dim=-1), lengths)}
+    profiles = {"input": _by_distance(grads[0].norm(dim=-1), anchors[0] + 1)}
     if states:
         per_step = torch.stack(grads[1:], 1)  # [B, T, D*H], each direction in processing order
-        directions = getattr(probe.encoder, "directions", 1)
         for d, chunk in enumerate(per_step.chunk(directions, -1)):
-            profiles[DIRECTION_NAMES[d]] = _by_distance(chunk.norm(dim=-1), lengths)
+            profiles[DIRECTION_NAMES[d]] = _by_distance(chunk.norm(dim=-1), anchors[d] + 1)
     return profiles
+
+
+def _token_order(states: list[torch.Tensor], lengths: torch.Tensor, directions: int) -> torch.Tensor:
+    """``unrolled()``'s states as per-position outputs ``[B, T, D*H]`` in token order: the
+    backward direction's step s read token ``length - 1 - s``, so it is moved there."""
+    stacked = torch.stack(states, 1)
+    if directions == 1:
+        return stacked
+    forward, backward = stacked.chunk(2, -1)
+    t = torch.arange(stacked.shape[1], device=lengths.device)
+    source = lengths[:, None] - 1 - t[None, :]
+    source = torch.where(source >= 0, source, t[None, :])  # padding stays where it is
+    backward = backward.gather(1, source[:, :, None].expand(-1, -1, backward.shape[-1]))
+    return torch.cat([forward, backward], -1)
 
 
 def _by_distance(norms: torch.Tensor, lengths: torch.Tensor) -> list[float]:

@@ -245,7 +245,9 @@ class Trainer:
 def _first(split: SequenceSet, count: int) -> Batch:
     """The first ``count`` sequences of a split as one batch: the same every probe."""
     lengths = split.lengths[:count]
-    return Batch(split.inputs[:count, : int(lengths.max())], lengths, split.targets[:count])
+    longest = int(lengths.max())
+    targets = split.targets[:count, :longest] if split.targets.dim() == 2 else split.targets[:count]
+    return Batch(split.inputs[:count, :longest], lengths, targets)
 
 
 def _spread(total: int, points: int) -> set[int]:

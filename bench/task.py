@@ -19,6 +19,8 @@ from bench.architecture import NAME_PATTERN
 from bench.errors import ConfigError, PluginError, unknown_name
 
 KINDS = ("classification", "regression")
+OUTPUTS = ("final", "sequence")
+IGNORE = -100  # the target of a position that has none (sequence outputs); cross-entropy's ignore_index
 
 
 @dataclass
@@ -26,7 +28,9 @@ class SequenceSet:
     """One split: post-padded inputs, the real length of each sequence, and the targets.
 
     ``inputs`` is ``long[N, T]`` (token ids) or ``float[N, T, F]`` (feature vectors);
-    ``targets`` is ``long[N]`` for classification and ``float[N]`` for regression.
+    ``targets`` is ``long[N]`` for classification and ``float[N]`` for regression, or, for a
+    task whose ``outputs`` is ``"sequence"``, ``long[N, T]``: a class per position, `IGNORE`
+    where a position has no target.
     """
 
     inputs: torch.Tensor
@@ -41,6 +45,11 @@ class SequenceSet:
             )
         if n and (int(self.lengths.min()) < 1 or int(self.lengths.max()) > self.inputs.shape[1]):
             raise PluginError("SequenceSet lengths must lie in [1, inputs.shape[1]]")
+        if self.targets.dim() == 2 and self.targets.shape[1] != self.inputs.shape[1]:
+            raise PluginError(
+                f"SequenceSet per-position targets have {self.targets.shape[1]} positions, inputs "
+                f"{self.inputs.shape[1]}: give one target (or IGNORE) per input position"
+            )
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -76,6 +85,9 @@ class Task:
     kind: ClassVar[str] = "classification"
     # Task options with their defaults (types come from the defaults).
     defaults: ClassVar[Mapping[str, Any]] = {}
+    # "final": one target per sequence, read from the encoder's final state; "sequence": a
+    # target per position (or IGNORE), read from the encoder's sequence() output (copy, recall).
+    outputs: ClassVar[str] = "final"
     # Training settings that suit this task, overriding `bench.config.RunConfig`'s defaults.
     train_defaults: ClassVar[Mapping[str, Any]] = {}
     # Seeds a run uses when none are given: probes judge "solved" by the success rate over seeds.
@@ -95,6 +107,10 @@ class Task:
             problems.append("description must be a non-empty string")
         if self.kind not in KINDS:
             problems.append(f"kind {self.kind!r} must be one of {', '.join(KINDS)}")
+        if self.outputs not in OUTPUTS:
+            problems.append(f"outputs {self.outputs!r} must be one of {', '.join(OUTPUTS)}")
+        elif self.outputs == "sequence" and self.kind != "classification":
+            problems.append("outputs='sequence' needs kind='classification' (a class per position)")
         if self.length_option is not None and self.length_option not in self.defaults:
             problems.append(f"length_option {self.length_option!r} is not one of its options (defaults)")
         if type(self).prepare is Task.prepare:
@@ -142,6 +158,7 @@ class Task:
         """The headline metric of the best input-blind predictor."""
         train = data.train.targets
         if self.kind == "classification":
+            train = train[train != IGNORE]  # positions with a target (sequence outputs)
             return float(torch.bincount(train, minlength=data.num_outputs).max() / len(train))
         return float(train.float().var(unbiased=False))
 
@@ -156,13 +173,20 @@ class Task:
         return nn.Linear(input_size, data.num_outputs)
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Per-sample loss, ``float[B]`` (the trainer averages it)."""
+        """Per-sample loss, ``float[B]`` (the trainer averages it). Per-position outputs
+        ``[B, T, C]``: the mean over each sample's positions that have a target."""
+        if output.dim() == 3:
+            per_position = F.cross_entropy(output.transpose(1, 2), target, ignore_index=IGNORE, reduction="none")
+            return _over_targets(per_position, target)
         if self.kind == "classification":
             return F.cross_entropy(output, target, reduction="none")
         return (output.squeeze(-1) - target) ** 2
 
     def score(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Per-sample headline metric, ``float[B]``; the reported metric is its mean."""
+        """Per-sample headline metric, ``float[B]``; the reported metric is its mean. Per-position
+        outputs: each sample's accuracy over its positions that have a target."""
+        if output.dim() == 3:
+            return _over_targets((output.argmax(-1) == target).float(), target)
         if self.kind == "classification":
             return (output.argmax(-1) == target).float()
         return (output.squeeze(-1) - target) ** 2
@@ -173,3 +197,9 @@ class Task:
         if self.higher_is_better:
             return value >= self.solved_threshold
         return value < self.solved_threshold
+
+
+def _over_targets(per_position: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Each sample's mean of ``per_position`` over its positions that have a target."""
+    mask = target != IGNORE
+    return (per_position * mask).sum(1) / mask.sum(1).clamp(min=1)

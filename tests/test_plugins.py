@@ -40,7 +40,10 @@ def test_builtins_are_registered_under_explicit_names():
     # installed third-party plugins may add more; the built-ins are there under their own names
     for registry, builtins in (
         (plugins.architectures(), ("bilstm", "gru", "lstm", "rnn")),
-        (plugins.tasks(), ("adding", "imdb", "mnist1d", "recall", "sfashion", "temporal_order")),
+        (
+            plugins.tasks(),
+            ("adding", "copy", "imdb", "mnist1d", "mqar", "recall", "selective_copy", "sfashion", "temporal_order"),
+        ),
     ):
         for name in builtins:
             assert registry.plugin_of(name) == name
