@@ -307,6 +307,7 @@ TITLES = {
     "summary": "Test metric, mean ± std over seeds",
     "leaderboard": "Leaderboard (test metric at each model's selected setting)",
     "tuning": "Tuning: mean validation metric of every tuned setting (the best is selected; test never enters)",
+    "generalisation": "Length generalisation: test metric at the trained length and at longer or shorter ones",
     "solved": "Seeds that solved each task",
     "gradients": "Gradient decay going back in time (median over seeds)",
     "throughput": "Throughput (median over seeds)",

@@ -48,6 +48,9 @@ class RunConfig:
     # "fp32", or "bf16": forward passes under bfloat16 autocast (weights, optimizer and loss
     # stay float32). On CPUs with AMX it halves an LSTM training step (README, Speed).
     precision: str = "fp32"
+    # length generalisation: after training, test again at these values of the task's length
+    # option ("100,200,400"), on data generated at each length; "" tests at the trained length only
+    eval_lengths: str = ""
     # measurement
     warmup_steps: int = 3  # first training steps left out of throughput (allocations, caches)
     probe_points: int = 4  # gradient profiles during training, besides the one at initialisation
@@ -59,7 +62,7 @@ class RunConfig:
     EXECUTION = ("device", "threads")
     # Settings added after results were first stored: they enter a cell's identity only when
     # set away from their default, so cells computed before they existed keep their ids.
-    ADDED_LATER = ("precision",)
+    ADDED_LATER = ("precision", "eval_lengths")
     SCHEDULES = ("constant", "cosine")
     PRECISIONS = ("fp32", "bf16")
 
@@ -84,10 +87,21 @@ class RunConfig:
             problems.append(f"schedule must be one of {', '.join(self.SCHEDULES)}, got {self.schedule!r}")
         if self.precision not in self.PRECISIONS:
             problems.append(f"precision must be one of {', '.join(self.PRECISIONS)}, got {self.precision!r}")
+        try:
+            self.eval_length_values()
+        except ValueError:
+            problems.append(f"eval_lengths must be positive integers separated by commas, got {self.eval_lengths!r}")
         if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
             problems.append(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if problems:
             raise ConfigError("invalid settings: " + "; ".join(problems))
+
+    def eval_length_values(self) -> list[int]:
+        """``eval_lengths`` as integers (ValueError when malformed)."""
+        values = [int(part) for part in self.eval_lengths.replace(" ", "").split(",") if part]
+        if any(value < 1 for value in values) or len(set(values)) < len(values):
+            raise ValueError(self.eval_lengths)
+        return values
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
@@ -322,11 +336,23 @@ def _cells(
             continue
         if task.outputs == "sequence":
             problems.extend(_without_sequence(archs, arch_options, task, run))
+        problems.extend(_eval_length_problems(task, task_options, run))
         # seeds outside architectures: consecutive cells share one prepared dataset
         for seed in seeds:
             for arch in archs:
                 cells.append(Cell(arch.name, task.name, int(seed), run, arch_options[arch.name], task_options))
     return cells
+
+
+def _eval_length_problems(task: Task, options: Mapping[str, Any], run: RunConfig) -> list[str]:
+    """eval_lengths needs a task with a length option, and valid options at every length."""
+    lengths = run.eval_length_values()
+    if lengths and task.length_option is None:
+        return [f"eval_lengths: task '{task.name}' declares no length option to vary"]
+    problems = []
+    for length in lengths:
+        problems.extend(task.check_options({**options, task.length_option: length}))
+    return problems
 
 
 def _without_sequence(

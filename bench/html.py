@@ -21,6 +21,7 @@ SECTIONS = {
     "leaderboard": "Leaderboard (test metric at each model's selected setting, 95% confidence intervals)",
     "comparisons": "Pairwise comparisons (difference of test means a - b, its 95% CI, Welch's t-test)",
     "tuning": "Tuning: mean validation metric of every tuned setting (the best is selected; test never enters)",
+    "generalisation": "Length generalisation: test metric at the trained length and at other lengths",
     "solved": "Seeds that solved each probe",
     "gradients": "Gradient decay going back in time (median over seeds)",
     "throughput": "Throughput (median over seeds)",

@@ -35,7 +35,8 @@ def _form(metric: str) -> tuple[float, str]:
     return (100.0, ".2f") if metric == "accuracy" else (1.0, ".3g")
 
 
-def _first(values: pd.Series) -> object:
+def first_present(values: pd.Series) -> object:
+    """The first value that is not missing, or None."""
     present = values.dropna()
     return present.iloc[0] if len(present) else None
 
@@ -61,11 +62,11 @@ def leaderboard_table(frame: pd.DataFrame) -> pd.DataFrame:
                 "experiment": experiment,
                 "arch": model,
                 "rank": ranks[model],
-                "hidden": _first(group["run.hidden_size"]),
-                "encoder params": _first(group["encoder_params"]),
-                "params": _first(group["params"]),
-                "state": _first(group["state_size"]),
-                "selected": _first(group["setting"]) or "–",
+                "hidden": first_present(group["run.hidden_size"]),
+                "encoder params": first_present(group["encoder_params"]),
+                "params": first_present(group["params"]),
+                "state": first_present(group["state_size"]),
+                "selected": first_present(group["setting"]) or "–",
                 f"test {metric}{' %' if scale == 100 else ''} (mean ± 95% CI)": shown,
                 "n": summary["n"],
                 "_best_first": -summary["mean"] if better else summary["mean"],

@@ -12,7 +12,7 @@ import pandas as pd
 
 from bench.config import RunConfig
 from bench.files import write_outputs
-from bench.leaderboard import comparisons_table, higher_is_better, leaderboard_table, tuning_table
+from bench.leaderboard import comparisons_table, first_present, higher_is_better, leaderboard_table, tuning_table
 from bench.store import Store
 
 
@@ -66,6 +66,8 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
     row.update({f"task.{k}": v for k, v in options.items()})
     row.update({f"test_{k}": v for k, v in record.get("test", {}).items()})
     row.update({f"valid_{k}": v for k, v in record.get("valid", {}).items()})
+    for length, metrics in (record.get("test_at_length") or {}).items():
+        row.update({f"test_{k}@{length}": v for k, v in metrics.items()})
     row.update(record.get("throughput", {}))
     profiles = record.get("gradients") or []
     for moment, profile in (
@@ -204,6 +206,28 @@ def _mean_std(cells: pd.DataFrame, column: str, scale: float) -> str:
     return f"{values.mean():{form}}{spread} (n={n}){note}"
 
 
+def generalisation_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Length generalisation: per experiment and model, the test metric at the trained length
+    and at every length it was tested at besides (``eval_lengths``), mean ± std over seeds."""
+    table: dict[tuple[str, str], dict[str, str]] = {}
+    for (experiment, metric), group in frame.groupby(["experiment", "metric"], sort=False):
+        columns = sorted((c for c in group if c.startswith(f"test_{metric}@")), key=lambda c: int(c.split("@")[1]))
+        columns = [c for c in columns if group[c].notna().any()]
+        if not columns:
+            continue
+        scale = 100.0 if metric == "accuracy" else 1.0
+        option = first_present(group["length_option"]) or "length"
+        for model, cells in group.groupby("model", sort=True):
+            trained = f"trained ({option}={_value(first_present(cells['length']))})"
+            row = {trained: _mean_std(cells, f"test_{metric}", scale)}
+            for column in columns:
+                row[f"{option}={column.split('@')[1]}"] = _mean_std(cells, column, scale)
+            table[(experiment, model)] = row
+    if not table:
+        return pd.DataFrame()
+    return pd.DataFrame(table).T.rename_axis(["task", "arch"]).fillna("")
+
+
 GRADIENT_COLUMNS = {"half_life": "half-life (steps)", "decay_per_step": "decades/step", "first_to_last": "first/last"}
 
 
@@ -284,6 +308,7 @@ def write_report(directory: str | os.PathLike) -> dict[str, pd.DataFrame]:
         tables["leaderboard"] = leaderboard_table(reported)
         tables["comparisons"] = comparisons_table(reported)
         tables["tuning"] = tuning_table(frame)
+        tables["generalisation"] = generalisation_table(reported)
         tables["solved"] = verdict_table(reported)
         tables["gradients"] = gradient_table(reported)
         tables["throughput"] = throughput_table(reported)

@@ -57,6 +57,11 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
     trainer = Trainer(model, task, data, cell, device, progress)
     trainer.train()
     test = trainer.evaluate_best(data.test)
+    # length generalisation: the same weights on test data generated at other lengths
+    test_at_length = {
+        str(length): trainer.evaluate(task.prepare({**cell.task_options, task.length_option: length}, cell.seed).test)
+        for length in run.eval_length_values()
+    }
 
     headline = test.get(task.metric, math.nan)
     return {
@@ -75,6 +80,7 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
         "solved_threshold": task.solved_threshold,
         "solved": task.is_solved(headline),
         "test": test,
+        "test_at_length": test_at_length,
         "valid": trainer.best_valid,
         "best_step": trainer.best_step,
         "steps": trainer.step,

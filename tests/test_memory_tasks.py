@@ -116,3 +116,30 @@ def test_the_probe_counts_back_from_the_first_answer(name):
     if name == "bilstm":
         # the backward direction produced that answer after reading the tokens from the end to it
         assert len(profiles["backward"]) == data.valid.inputs.shape[1] - first
+
+
+def test_length_generalisation_tests_the_trained_weights_at_other_lengths(tmp_path, capsys):
+    settings = ["threads=1", "max_steps=4", "eval_every=2", "hidden_size=8", "probe_points=1", "T=12"]
+    settings += [f"{k}={v}" for k, v in SMALL.items()] + ["eval_lengths=18,24"]
+    args = ["run", "--arch", "gru", "--task", "copy", "--seeds", "0", "1", "--out", str(tmp_path), "--no-progress"]
+    assert main([*args, "--set", *settings]) == 0
+    printed = capsys.readouterr().out
+    assert "Length generalisation" in printed and "trained (T=12)" in printed and "T=24" in printed
+    frame = bench.load_results(tmp_path)
+    assert frame[["test_accuracy@18", "test_accuracy@24"]].notna().all().all()
+    table = (tmp_path / "generalisation.csv").read_text()
+    assert "T=18" in table and "T=24" in table
+
+
+@pytest.mark.parametrize(
+    ("task", "setting", "message"),
+    [
+        ("copy", "eval_lengths=0,20", "eval_lengths must be positive integers"),
+        ("imdb", "eval_lengths=100", "task 'imdb' declares no length option to vary"),
+        ("mqar", "eval_lengths=10", "mqar needs T >= 3 x pairs"),
+    ],
+)
+def test_bad_evaluation_lengths_are_explained_before_training(tmp_path, capsys, task, setting, message):
+    args = ["run", "--arch", "gru", "--task", task, "--seeds", "0", "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*args, "--set", setting]) == 2
+    assert message in capsys.readouterr().err
