@@ -7,7 +7,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo gradients horizon imdb test test-with-plugin bench compare kernels bench-prepare lint clean
+.PHONY: demo gradients horizon horizon-fair imdb imdb-fair test test-with-plugin bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ gradients: $(VENV)/.installed
 # The longest T each architecture solves on the adding problem (3 seeds per T)
 horizon: $(VENV)/.installed
 	$(BIN)/rnnbench horizon --arch rnn gru lstm bilstm --task adding --T 10 20 50 100 200 --out results/horizon
+
+# The memory horizon at equal encoder parameters (20,000), lr tuned per architecture
+horizon-fair: $(VENV)/.installed
+	$(BIN)/rnnbench horizon --arch rnn gru lstm bilstm --task adding --T 10 20 50 100 200 \
+		--match params=20000 --tune lr=1e-3,2e-3,4e-3 --out results/published/horizon-fair
+
+# IMDB at equal encoder parameters (400,000), two seeds (hours on 2 CPU cores; resumes)
+imdb-fair: $(VENV)/.installed
+	$(BIN)/rnnbench sweep examples/imdb_fair.toml --out results/published/imdb-fair
 
 # IMDB: needs the archive (rnnbench data imdb, or RNNBENCH_DATA=path/to/aclImdb_v1.tar.gz)
 imdb: $(VENV)/.installed

@@ -61,6 +61,10 @@ class {cls}(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.unrolled(x, lengths)[0]
 
+    def sequence(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The state at every position (tasks with an answer at many positions read it)."""
+        return torch.stack(self.unrolled(x, lengths)[1], 1)
+
     def unrolled(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         h = x.new_zeros(x.shape[0], self.output_size)
         states = []

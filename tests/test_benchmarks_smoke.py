@@ -54,7 +54,9 @@ def test_comparison_script_runs_once_on_tiny_shapes(tmp_path):
     for expected in ("hand-written", "pack_padded_sequence", "unmasked", "matmul peak", "precision=bf16", "denormals"):
         assert expected in comparisons
     assert ("torch.compile" in comparisons) == bool(compile_too)
-    assert all(math.isfinite(float(row["ratio"])) and float(row["ratio"]) > 0 for row in rows)
+    # finite, not positive: at these tiny shapes a part computed as the difference of two
+    # timings (backward, the rest of the step) can come out negative on a busy machine
+    assert all(math.isfinite(float(row["ratio"])) for row in rows)
 
 
 def test_kernel_profile_runs_once_on_tiny_shapes():

@@ -28,6 +28,10 @@ class MinGRU(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.unrolled(x, lengths)[0]
 
+    def sequence(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The top layer's state at every position (optional: copy, selective_copy, mqar)."""
+        return torch.stack(self.unrolled(x, lengths)[1], 1)
+
     def unrolled(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         for layer in self.layers:
             gate, candidate = layer(x).chunk(2, dim=-1)
