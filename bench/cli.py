@@ -323,7 +323,7 @@ def print_report(directory: str) -> dict:
             print(markdown(table))
             if name == "leaderboard":
                 print(f"\n{RANKING_NOTE}")
-    figures = write_figures(directory, tables["cells"])
+    figures = write_figures(directory, chosen(tables["cells"]))
     print(f"\n(tables: {directory}/*.csv; figures: {len(figures)} files in {directory}/figures)", file=sys.stderr)
     return tables
 

@@ -40,7 +40,10 @@ def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Pat
     if frame.empty:
         return []
     labels = frame.set_index("id")[["setup", "model"]].to_dict("index")  # as in the tables
-    records = [{**r, **labels[r["id"]]} for r in Store(directory).records() if r.get("status") != "error"]
+    # the frame's cells only: a tuned model is drawn at its selected setting, as the tables report it
+    records = [
+        {**r, **labels[r["id"]]} for r in Store(directory).records() if r["id"] in labels and r["status"] != "error"
+    ]
     written = _save(directory, "scores", scores_figure(frame))
     for setup in sorted({r["setup"] for r in records}):
         setup_records = [r for r in records if r["setup"] == setup]
