@@ -118,6 +118,19 @@ class RecurrentEncoder(nn.Module):
 
     def unrolled(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Same function step by step; ``states[t]`` of the top layer lie on the recurrent path."""
+        return self._unroll(x, lengths)
+
+    def gates(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The top layer's gate activations at every step, ``[B, T, D*H]`` in processing order
+        (as ``unrolled()``'s states): an LSTM's input, forget and output gates, a GRU's update
+        and reset gates; a tanh RNN has none."""
+        collected: dict[str, list[list[torch.Tensor]]] = {}
+        self._unroll(x, lengths, collected)
+        return {name: torch.stack([torch.cat(parts, -1) for parts in steps], 1) for name, steps in collected.items()}
+
+    def _unroll(
+        self, x: torch.Tensor, lengths: torch.Tensor, gates: dict[str, list[list[torch.Tensor]]] | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         lengths = lengths.to(x.device)
         reverse = reverse_index(lengths, x.shape[1]) if self.directions == 2 else None
         h = x
@@ -125,7 +138,8 @@ class RecurrentEncoder(nn.Module):
             if i:
                 h = self.dropout(h)
             inputs = [h] if reverse is None else [h, gather_steps(h, reverse)]
-            states = self._unroll_layer(layer, inputs)
+            top = i == len(self.layers) - 1
+            states = self._unroll_layer(layer, inputs, gates if top else None)
             sequence = torch.stack(states, 1)  # processing order, both directions side by side
             if reverse is None:
                 h = sequence
@@ -135,7 +149,11 @@ class RecurrentEncoder(nn.Module):
         # In processing order every direction reads its last real token at step length - 1.
         return last_step(sequence, lengths), states
 
-    def _unroll_layer(self, layer: nn.ModuleList, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    def _unroll_layer(
+        self, layer: nn.ModuleList, inputs: list[torch.Tensor], gates: dict[str, list[list[torch.Tensor]]] | None
+    ) -> list[torch.Tensor]:
+        """The layer's joint state at every step; ``gates`` (when given) collects, per gate,
+        one list per step of each direction's activations."""
         size = self.hidden_size
         batch, steps, _ = inputs[0].shape
         # Input projections of all steps at once, then the recurrence one step at a time.
@@ -150,31 +168,45 @@ class RecurrentEncoder(nn.Module):
         states = []
         for t in range(steps):
             new = []
+            activations: dict[str, torch.Tensor] = {}
             for d, module in enumerate(layer):
                 h_prev = joint[:, d * size : (d + 1) * size]  # read from the joint state
                 recurrent = torch.nn.functional.linear(h_prev, module.weight_hh_l0, module.bias_hh_l0)
-                h_new, cells[d] = self._step(projected[d][t], recurrent, h_prev, cells[d])
+                h_new, cells[d] = self._step(projected[d][t], recurrent, h_prev, cells[d], activations)
                 new.append(h_new)
+                if gates is not None:
+                    for name, value in activations.items():
+                        per_step = gates.setdefault(name, [])
+                        if d == 0:
+                            per_step.append([])
+                        per_step[t].append(value)
             joint = torch.cat(new, -1) if len(new) > 1 else new[0]
             states.append(joint)
         return states
 
     def _step(
-        self, projected: torch.Tensor, recurrent: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+        self,
+        projected: torch.Tensor,
+        recurrent: torch.Tensor,
+        h: torch.Tensor,
+        c: torch.Tensor,
+        gates: dict[str, torch.Tensor],
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One step of torch's cell equations (gate order as in torch's fused weights)."""
+        """One step of torch's cell equations (gate order as in torch's fused weights); the
+        gate activations are left in ``gates``."""
         if self.cell == "rnn":
             return torch.tanh(projected + recurrent), c
         if self.cell == "gru":
             x_r, x_z, x_n = projected.chunk(3, -1)
             h_r, h_z, h_n = recurrent.chunk(3, -1)
-            r = torch.sigmoid(x_r + h_r)
-            z = torch.sigmoid(x_z + h_z)
+            gates["reset"] = r = torch.sigmoid(x_r + h_r)
+            gates["update"] = z = torch.sigmoid(x_z + h_z)
             n = torch.tanh(x_n + r * h_n)
             return (1 - z) * n + z * h, c
         i, f, g, o = (projected + recurrent).chunk(4, -1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        return torch.sigmoid(o) * torch.tanh(c), c
+        gates["input"], gates["forget"], gates["output"] = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
+        c = gates["forget"] * c + gates["input"] * torch.tanh(g)
+        return gates["output"] * torch.tanh(c), c
 
 
 def recurrent_architecture(name: str, cell: str, description: str, bidirectional: bool = False) -> Architecture:

@@ -14,6 +14,8 @@ The encoder contract (public, tested for every registered architecture):
   position, in token order (a bidirectional encoder puts both directions' states for token
   t at position t); its value at ``lengths - 1`` is ``forward``'s for a one-directional
   encoder. Tasks that read an output at many positions (copy, recall) need it.
+- optional ``encoder.gates(x, lengths) -> {name: float[B, T, D*H]}``: each gate's activation
+  at every step, in processing order like ``unrolled()``'s states (for the gate probe).
 - optional ``encoder.directions: int`` (default 1): ``states[t]`` splits into that many
   equal chunks, one per direction, each in processing order (step ``t`` of the backward
   direction reads token ``length - 1 - t``).
@@ -128,6 +130,13 @@ def sequence_method(encoder: nn.Module) -> Callable[..., Any] | None:
     """The encoder's ``sequence(x, lengths)`` when it has one (per-position outputs, which
     tasks with ``outputs = "sequence"`` need)."""
     method = getattr(encoder, "sequence", None)
+    return method if callable(method) else None
+
+
+def gates_method(encoder: nn.Module) -> Callable[..., dict[str, torch.Tensor]] | None:
+    """The encoder's ``gates(x, lengths) -> {name: float[B, T, D*H]}`` when it has one (the
+    gate probe reads it)."""
+    method = getattr(encoder, "gates", None)
     return method if callable(method) else None
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.architecture import Architecture, output_violation, sequence_method, unrolled_method
+from bench.architecture import Architecture, gates_method, output_violation, sequence_method, unrolled_method
 from bench.budget import count_parameters, measure
 
 INPUT, HIDDEN = 5, 8
@@ -149,6 +149,31 @@ def sequence_outputs(arch: Architecture) -> CheckResult:
     return CheckResult(name, True, f"max difference {max(error, padding_error):.1g}")
 
 
+def gate_values(arch: Architecture) -> CheckResult:
+    """``gates()``: per-step activations of the encoder's gates, each in [0, 1]."""
+    name = "gates() in [0, 1]"
+    encoder = _build(arch)
+    method = gates_method(encoder)
+    if method is None:
+        return CheckResult(name, None, "no gates(): the gate probe skips this encoder")
+    gates = method(torch.randn(3, 7, INPUT), torch.tensor([7, 2, 5]))
+    if not isinstance(gates, dict) or not all(isinstance(v, torch.Tensor) for v in gates.values()):
+        return CheckResult(name, False, f"got {type(gates).__name__}", "return {gate name: float[B, T, D*H]}")
+    wrong = [
+        gate
+        for gate, values in gates.items()
+        if tuple(values.shape) != (3, 7, encoder.output_size) or not ((values >= 0) & (values <= 1)).all()
+    ]
+    if wrong:
+        return CheckResult(
+            name,
+            False,
+            f"{', '.join(wrong)}: not [3, 7, {encoder.output_size}] activations in [0, 1]",
+            "gates(x, lengths) returns each gate's activation (after its sigmoid) at every step, [B, T, D*H]",
+        )
+    return CheckResult(name, True, ", ".join(gates) or "none (no gates in this cell)")
+
+
 def gradient_reaches_first_step(arch: Architecture) -> CheckResult:
     # A structural cut (a detach(), a mask) zeroes the gradient at step 0 for every input. A
     # data-dependent zero does not: in a ReLU recurrence (IRNN, IndRNN) a unit that is
@@ -229,6 +254,7 @@ CHECKS: list[Callable[[Architecture], CheckResult]] = [
     padding_invariance,
     unrolled_agreement,
     sequence_outputs,
+    gate_values,
     gradient_reaches_first_step,
     finite_on_long_sequences,
     budget,

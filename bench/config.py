@@ -54,7 +54,10 @@ class RunConfig:
     # measurement
     warmup_steps: int = 3  # first training steps left out of throughput (allocations, caches)
     probe_points: int = 4  # gradient profiles during training, besides the one at initialisation
-    probe_batch: int = 64  # sequences per gradient profile
+    probe_batch: int = 64  # sequences per gradient profile (and per gate profile)
+    # sequences for the Jacobian spectrum at initialisation and after training; 0: off (it
+    # costs a backward pass per hidden unit and step: seconds per cell at probe sizes)
+    jacobian_batch: int = 0
     # execution: recorded with the results, not part of a cell's identity
     device: str = "auto"  # "auto": CUDA when available, else CPU
     threads: int = 0  # CPU threads; 0: this process's share of the machine's cores
@@ -62,7 +65,7 @@ class RunConfig:
     EXECUTION = ("device", "threads")
     # Settings added after results were first stored: they enter a cell's identity only when
     # set away from their default, so cells computed before they existed keep their ids.
-    ADDED_LATER = ("precision", "eval_lengths")
+    ADDED_LATER = ("precision", "eval_lengths", "jacobian_batch")
     SCHEDULES = ("constant", "cosine")
     PRECISIONS = ("fp32", "bf16")
 
@@ -74,7 +77,16 @@ class RunConfig:
         for name in ("hidden_size", "embed_size", "batch_size", "epochs", "probe_batch"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_steps", "eval_every", "warmup_steps", "probe_points", "threads", "weight_decay", "clip"):
+        for name in (
+            "max_steps",
+            "eval_every",
+            "warmup_steps",
+            "probe_points",
+            "threads",
+            "weight_decay",
+            "clip",
+            "jacobian_batch",
+        ):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
         for f in dataclasses.fields(self):

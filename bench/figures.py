@@ -47,7 +47,12 @@ def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Pat
     written = _save(directory, "scores", scores_figure(frame))
     for setup in sorted({r["setup"] for r in records}):
         setup_records = [r for r in records if r["setup"] == setup]
-        figures = {"gradients": gradient_figure(setup_records), "curves": learning_curves(setup_records)}
+        figures = {
+            "gradients": gradient_figure(setup_records),
+            "curves": learning_curves(setup_records),
+            "gates": gates_figure(setup_records),
+            "jacobian": jacobian_figure(setup_records),
+        }
         cells = frame[frame["setup"] == setup]
         if cells["length"].nunique() > 1:
             figures["horizon"] = horizon_figure(cells, setup_records[0])
@@ -159,6 +164,70 @@ def gradient_figure(records: list[dict[str, Any]]):
     axes[0].set_ylabel("‖∂L/∂h_t‖ / ‖∂L/∂h_last‖ (log)")
     axes[1].legend(fontsize=8, loc="best")
     figure.suptitle(_title(records[0], "gradient reaching each timestep"))
+    return figure
+
+
+def gates_figure(records: list[dict[str, Any]]):
+    """Each gated model's gates, mean ± std over units and sequences at every step, after
+    training (solid, with a band) and at initialisation (dashed); the mean over seeds."""
+    records = [r for r in _longest(records) if len(r.get("gates") or []) >= 2]
+    if not records:
+        return None
+    models = sorted({r["model"] for r in records})
+    figure, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4.0), squeeze=False, sharey=True)
+    palette = plt.get_cmap("tab10").colors
+    for axis, model in zip(axes[0], models, strict=True):
+        runs = [r["gates"] for r in records if r["model"] == model]
+        for i, name in enumerate(runs[0][-1]["gates"]):
+            color = palette[i % len(palette)]
+            for moment, style in ((0, "--"), (-1, "-")):
+                means = np.mean([run[moment]["gates"][name]["mean"] for run in runs], axis=0)
+                steps = np.arange(len(means))
+                label = f"{name} ({'initial' if moment == 0 else 'trained'})"
+                axis.plot(steps, means, style, color=color, label=label, linewidth=1.4)
+                if moment == -1:
+                    spread = np.mean([run[-1]["gates"][name]["std"] for run in runs], axis=0)
+                    axis.fill_between(
+                        steps, means - spread, means + spread, color=palette[i % len(palette)], alpha=0.15
+                    )
+        axis.set_title(model)
+        axis.set_xlabel("step (processing order)")
+        axis.set_ylim(-0.02, 1.02)
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=7)
+    axes[0][0].set_ylabel("gate activation, mean ± std")
+    figure.suptitle(_title(records[0], "gates at every step"))
+    return figure
+
+
+def jacobian_figure(records: list[dict[str, Any]]):
+    """The product of step Jacobians back from the last token (solid), which bounds the
+    gradient's decay, beside the measured gradient ‖∂L/∂h‖ relative to the last token
+    (dashed): at initialisation and after training; geometric mean over seeds."""
+    records = [r for r in _longest(records) if len(r.get("jacobian") or []) >= 2 and r.get("gradients")]
+    if not records:
+        return None
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    colors = _colors(r["model"] for r in records)
+    for axis, moment, title in ((axes[0], 0, "at initialisation"), (axes[1], -1, "after training")):
+        for model in sorted({r["model"] for r in records}):
+            runs = [r for r in records if r["model"] == model]
+            products = [np.asarray(r["jacobian"][moment]["product"], dtype=float) for r in runs]
+            measured = [np.asarray(r["gradients"][moment]["norms"].get("forward", []), dtype=float) for r in runs]
+            for curves, style, what in ((products, "-", "Jacobian product"), (measured, "--", "measured gradient")):
+                length = min(len(c) for c in curves)
+                if length == 0:
+                    continue
+                relative = [np.maximum(c[:length], 1e-300) / max(c[0], 1e-300) for c in curves]
+                mean = np.exp(np.mean(np.log(relative), axis=0))
+                axis.plot(np.arange(length), mean, style, color=colors[model], label=f"{model}: {what}", linewidth=1.5)
+        axis.set_title(title)
+        axis.set_yscale("log")
+        axis.set_xlabel("timesteps before the last token")
+        axis.grid(True, which="major", alpha=0.3)
+    axes[0].set_ylabel("‖∂h_last/∂h_t‖ and ‖∂L/∂h_t‖ / ‖∂L/∂h_last‖ (log)")
+    axes[1].legend(fontsize=7)
+    figure.suptitle(_title(records[0], "Jacobian product vs the measured gradient"))
     return figure
 
 

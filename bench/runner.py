@@ -19,6 +19,8 @@ from bench.batching import Batch, batch_order, iterate_batches, padding_fraction
 from bench.budget import count_parameters
 from bench.config import Cell
 from bench.environment import cpu_count, environment, resolve_device
+from bench.gates import gate_profile
+from bench.jacobian import jacobian_spectrum
 from bench.meter import Stopwatch, ThroughputMeter, peak_memory_mb
 from bench.model import SequenceModel, build_model
 from bench.plugins import architectures, tasks
@@ -86,6 +88,8 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
         "steps": trainer.step,
         "history": trainer.history,
         "gradients": trainer.profiles,
+        "gates": trainer.gates,
+        "jacobian": trainer.jacobians,
         "throughput": {
             **trainer.train_meter.summary("train"),
             **trainer.eval_meter.summary("eval"),
@@ -147,12 +151,15 @@ class Trainer:
         self.probe_seconds = 0.0  # gradient profiles, outside train_seconds
         self.eval_seconds = 0.0  # whole evaluation passes (batching and scoring included)
         self.profiles: list[dict[str, Any]] = []
+        self.gates: list[dict[str, Any]] = []  # gate profiles at initialisation and after training
+        self.jacobians: list[dict[str, Any]] = []  # Jacobian spectra, when jacobian_batch > 0
         self.probe_batch = _first(data.valid, self.run.probe_batch)
         self.probe_steps = _spread(self.total_steps, self.run.probe_points)
 
     def train(self) -> None:
         generator = torch.Generator().manual_seed(self.cell.seed)
         self._probe()
+        self._probe_dynamics()
         self._validate(train_loss=math.nan)
         bar = tqdm(total=self.total_steps, desc=self.cell.id, leave=False, disable=not self.progress)
         loss_sum, loss_count = 0.0, 0
@@ -176,6 +183,7 @@ class Trainer:
                 if self.step >= self.total_steps:
                     break
         bar.close()
+        self._probe_dynamics()
 
     def _train_step(self, batch: Batch) -> tuple[float, float]:
         """One optimiser step (skipped when the loss or gradient is not finite); returns the
@@ -239,6 +247,19 @@ class Trainer:
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         return self.evaluate(split)
+
+    def _probe_dynamics(self) -> None:
+        """Gate profile and (when asked for) Jacobian spectrum of the current weights."""
+        started = time.perf_counter()
+        profile = gate_profile(self.model, self.probe_batch.to(self.device))
+        if profile:
+            self.gates.append({"step": self.step, "gates": profile})
+        if self.run.jacobian_batch:
+            batch = _first(self.data.valid, self.run.jacobian_batch).to(self.device)
+            spectrum = jacobian_spectrum(self.model, batch)
+            if spectrum:
+                self.jacobians.append({"step": self.step, **spectrum})
+        self.probe_seconds += time.perf_counter() - started
 
     def _probe(self) -> None:
         started = time.perf_counter()

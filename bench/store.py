@@ -41,6 +41,8 @@ FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "valid": dict,
     "throughput": dict,
     "gradients": list,
+    "gates": list,
+    "jacobian": list,
     "history": list,
 }
 REQUIRED = ("id", "status", "arch", "task", "seed")
@@ -86,7 +88,7 @@ def validate(record: Any, stem: str) -> str | None:
     for key in ("run", "arch_options", "task_options"):
         if not isinstance(record.get("config", {}).get(key, {}), dict):
             return f"'config.{key}' is not an object"
-    for key in ("gradients", "history"):
+    for key in ("gradients", "history", "gates", "jacobian"):
         if not all(isinstance(item, dict) for item in record.get(key) or []):
             return f"'{key}' holds something other than objects"
     if record["status"] not in STATUSES:

@@ -1,0 +1,73 @@
+"""Jacobian spectrum: the mechanism behind the vanishing gradient.
+
+Going back one step multiplies the gradient by the step's Jacobian: dL/dh_{t-1} =
+dL/dh_t · ∂h_t/∂h_{t-1}. The probe measures, through the encoder's ``unrolled()`` states
+(so for any encoder that has it), at each distance ``k`` from a sequence's last token:
+
+- ``sigma_max``: the largest singular value of ∂h_t/∂h_{t-1} at that step (how much one
+  step can stretch a gradient at most);
+- ``product``: the spectral norm of the product of the Jacobians from the last step back
+  to that one, ‖∂h_last/∂h_{last-k}‖, which bounds ‖dL/dh_{last-k}‖ / ‖dL/dh_last‖ from
+  above (the measured gradient profile lies at or below it).
+
+Both are averaged over the sequences long enough to have that distance (the product as the
+geometric mean). The Jacobians are of ``states[t]`` with respect to ``states[t-1]`` along
+their direct edge in the autograd graph: for a tanh RNN or GRU that is the whole recurrent
+Jacobian; for an LSTM it holds the memory cell fixed, and the cell is the path the LSTM
+keeps its gradient on, so an LSTM's measured gradient may decay slower than this product.
+For a bidirectional encoder the forward direction is measured. In float64, like the
+gradient probe.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from bench.architecture import unrolled_method
+from bench.batching import Batch
+from bench.model import SequenceModel
+
+
+def jacobian_spectrum(model: SequenceModel, batch: Batch) -> dict[str, list[float]]:
+    """``{"sigma_max": [...], "product": [...]}`` indexed by distance from the last token;
+    empty for an encoder without ``unrolled()``."""
+    probe = copy.deepcopy(model).double().eval()
+    if unrolled_method(probe.encoder) is None:
+        return {}
+    inputs = batch.inputs.double() if batch.inputs.is_floating_point() else batch.inputs
+    lengths = batch.lengths.to(inputs.device)
+    x = probe.adapter(inputs).detach()
+    _, states = probe.encoder.unrolled(x, lengths)
+    size = states[0].shape[-1] // getattr(probe.encoder, "directions", 1)  # the forward direction
+    identity = torch.eye(size, dtype=states[0].dtype, device=states[0].device)
+    jacobians = []  # jacobians[t - 1][b] = ∂h_t/∂h_{t-1} of sample b, [H, H]
+    for t in range(1, len(states)):
+        rows = identity[:, None, :].expand(size, len(lengths), size)  # one backward pass per output unit
+        padded = torch.zeros(size, len(lengths), states[t].shape[-1], dtype=rows.dtype, device=rows.device)
+        padded[..., :size] = rows
+        (grad,) = torch.autograd.grad(
+            states[t], states[t - 1], padded, retain_graph=True, is_grads_batched=True, allow_unused=True
+        )
+        grad = torch.zeros_like(padded) if grad is None else grad
+        jacobians.append(grad[..., :size].permute(1, 0, 2))  # [B, H_out, H_in]
+    sigma: dict[int, list[float]] = {}
+    product: dict[int, list[float]] = {}
+    for b, length in enumerate(lengths.tolist()):
+        chain = identity
+        for k in range(1, length):
+            step = jacobians[length - 1 - k][b]  # ∂h_{last-k+1}/∂h_{last-k}
+            chain = chain @ step
+            sigma.setdefault(k, []).append(float(torch.linalg.matrix_norm(step, ord=2)))
+            product.setdefault(k, []).append(float(torch.linalg.matrix_norm(chain, ord=2)))
+    distances = sorted(sigma)
+    return {
+        "sigma_max": [float("nan")] + [sum(sigma[k]) / len(sigma[k]) for k in distances],  # no step at distance 0
+        "product": [1.0] + [_geometric_mean(product[k]) for k in distances],
+    }
+
+
+def _geometric_mean(values: list[float]) -> float:
+    positive = torch.tensor(values, dtype=torch.float64).clamp(min=1e-300)
+    return float(positive.log().mean().exp())
