@@ -52,6 +52,7 @@ def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Pat
             "curves": learning_curves(setup_records),
             "gates": gates_figure(setup_records),
             "jacobian": jacobian_figure(setup_records),
+            "trajectory": trajectory_figure(setup_records),
         }
         cells = frame[frame["setup"] == setup]
         if cells["length"].nunique() > 1:
@@ -228,6 +229,32 @@ def jacobian_figure(records: list[dict[str, Any]]):
     axes[0].set_ylabel("‖∂h_last/∂h_t‖ and ‖∂L/∂h_t‖ / ‖∂L/∂h_last‖ (log)")
     axes[1].legend(fontsize=7)
     figure.suptitle(_title(records[0], "Jacobian product vs the measured gradient"))
+    return figure
+
+
+def trajectory_figure(records: list[dict[str, Any]]):
+    """Each model's state trajectories after training (first seed): a line per sequence on
+    the first two principal components, its points coloured by step, a circle at step 0."""
+    firsts: dict[str, dict[str, Any]] = {}
+    for record in sorted(_longest(records), key=lambda r: r["seed"]):
+        if record.get("trajectory"):
+            firsts.setdefault(record["model"], record)
+    if not firsts:
+        return None
+    figure, axes = plt.subplots(1, len(firsts), figsize=(4.6 * len(firsts), 4.2), squeeze=False)
+    for axis, (model, record) in zip(axes[0], sorted(firsts.items()), strict=True):
+        trajectory = record["trajectory"][-1]
+        for points in trajectory["points"]:
+            xy = np.asarray(points, dtype=float)
+            axis.plot(xy[:, 0], xy[:, 1], color="grey", linewidth=0.6, alpha=0.6)
+            scatter = axis.scatter(xy[:, 0], xy[:, 1], c=np.arange(len(xy)), cmap="viridis", s=9)
+            axis.scatter(xy[:1, 0], xy[:1, 1], facecolors="none", edgecolors="black", s=40)
+        share = sum(trajectory["explained"])
+        axis.set_title(f"{model} (2 components: {share:.0%} of variance)", fontsize=9)
+        axis.set_xlabel("PC 1")
+        axis.set_ylabel("PC 2")
+    figure.colorbar(scatter, ax=axes[0].tolist(), label="step")
+    figure.suptitle(_title(next(iter(firsts.values())), "hidden-state trajectories after training"))
     return figure
 
 

@@ -26,6 +26,7 @@ from bench.model import SequenceModel, build_model
 from bench.plugins import architectures, tasks
 from bench.probes import gradient_profile, profile_record
 from bench.task import SequenceSet, Task, TaskData
+from bench.trajectory import state_trajectory
 
 # Called with (task, options, seed) for the data of a cell; lets a suite reuse data across cells.
 DataSource = Callable[[Task, dict, int], TaskData]
@@ -90,6 +91,7 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
         "gradients": trainer.profiles,
         "gates": trainer.gates,
         "jacobian": trainer.jacobians,
+        "trajectory": trainer.trajectories,
         "throughput": {
             **trainer.train_meter.summary("train"),
             **trainer.eval_meter.summary("eval"),
@@ -153,6 +155,7 @@ class Trainer:
         self.profiles: list[dict[str, Any]] = []
         self.gates: list[dict[str, Any]] = []  # gate profiles at initialisation and after training
         self.jacobians: list[dict[str, Any]] = []  # Jacobian spectra, when jacobian_batch > 0
+        self.trajectories: list[dict[str, Any]] = []  # a few sequences' states, projected on 2 axes
         self.probe_batch = _first(data.valid, self.run.probe_batch)
         self.probe_steps = _spread(self.total_steps, self.run.probe_points)
 
@@ -249,11 +252,16 @@ class Trainer:
         return self.evaluate(split)
 
     def _probe_dynamics(self) -> None:
-        """Gate profile and (when asked for) Jacobian spectrum of the current weights."""
+        """Gate profile, state trajectory and (when asked for) Jacobian spectrum of the
+        current weights."""
         started = time.perf_counter()
-        profile = gate_profile(self.model, self.probe_batch.to(self.device))
+        batch = self.probe_batch.to(self.device)
+        profile = gate_profile(self.model, batch)
         if profile:
             self.gates.append({"step": self.step, "gates": profile})
+        trajectory = state_trajectory(self.model, batch)
+        if trajectory:
+            self.trajectories.append({"step": self.step, **trajectory})
         if self.run.jacobian_batch:
             batch = _first(self.data.valid, self.run.jacobian_batch).to(self.device)
             spectrum = jacobian_spectrum(self.model, batch)

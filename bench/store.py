@@ -43,6 +43,7 @@ FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "gradients": list,
     "gates": list,
     "jacobian": list,
+    "trajectory": list,
     "history": list,
 }
 REQUIRED = ("id", "status", "arch", "task", "seed")
@@ -88,7 +89,7 @@ def validate(record: Any, stem: str) -> str | None:
     for key in ("run", "arch_options", "task_options"):
         if not isinstance(record.get("config", {}).get(key, {}), dict):
             return f"'config.{key}' is not an object"
-    for key in ("gradients", "history", "gates", "jacobian"):
+    for key in ("gradients", "history", "gates", "jacobian", "trajectory"):
         if not all(isinstance(item, dict) for item in record.get(key) or []):
             return f"'{key}' holds something other than objects"
     if record["status"] not in STATUSES:

@@ -20,6 +20,7 @@ from bench.jacobian import jacobian_spectrum
 from bench.model import SequenceModel, build_model
 from bench.probes import gradient_profile
 from bench.store import Store
+from bench.trajectory import state_trajectory
 
 
 def test_lstm_gates_are_the_forward_pass_own_activations():
@@ -128,4 +129,21 @@ def test_every_run_records_gates_and_optionally_jacobians(tmp_path, register_plu
     assert [j["step"] for j in records["linear"]["jacobian"]] == [0, 4]
     assert records["linear"]["jacobian"][0]["product"][1] == pytest.approx(0.8, rel=1e-6)
     figures = {p.name for p in (tmp_path / "figures").glob("*.png")}
-    assert {"gates_adding.png", "jacobian_adding.png"} <= figures
+    assert {"gates_adding.png", "jacobian_adding.png", "trajectory_adding.png"} <= figures
+    assert [t["step"] for t in records["lstm"]["trajectory"]] == [0, 4]
+
+
+def test_state_trajectories_project_each_real_step_on_two_components():
+    (cell,) = expand(["bilstm"], ["adding"], [0], {"T": 7, "train_size": 8, "valid_size": 8, "test_size": 8})
+    task = bench.get_task("adding")
+    data = task.prepare(dict(cell.task_options), 0)
+    model = build_model(task, bench.get_architecture("bilstm"), data, cell)
+    lengths = torch.tensor([7, 3, 5])
+    trajectory = state_trajectory(model, Batch(data.valid.inputs[:3], lengths, data.valid.targets[:3]))
+    assert [len(points) for points in trajectory["points"]] == [7, 3, 5]  # real steps only
+    assert all(len(point) == 2 for points in trajectory["points"] for point in points)
+    first, second = trajectory["explained"]
+    assert 0 <= second <= first <= 1 and first + second <= 1 + 1e-9
+    # the projection is centred: the points' mean is the origin
+    points = torch.tensor([p for points in trajectory["points"] for p in points])
+    torch.testing.assert_close(points.mean(0), torch.zeros(2, dtype=torch.float64), atol=1e-9, rtol=0)
