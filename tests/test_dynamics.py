@@ -145,5 +145,5 @@ def test_state_trajectories_project_each_real_step_on_two_components():
     first, second = trajectory["explained"]
     assert 0 <= second <= first <= 1 and first + second <= 1 + 1e-9
     # the projection is centred: the points' mean is the origin
-    points = torch.tensor([p for points in trajectory["points"] for p in points])
+    points = torch.tensor([p for points in trajectory["points"] for p in points], dtype=torch.float64)
     torch.testing.assert_close(points.mean(0), torch.zeros(2, dtype=torch.float64), atol=1e-9, rtol=0)
