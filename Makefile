@@ -7,7 +7,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo gradients horizon horizon-fair imdb imdb-fair test test-with-plugin bench compare kernels bench-prepare lint clean
+.PHONY: demo gradients horizon horizon-fair imdb imdb-fair test test-with-plugin lessons bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ test-with-plugin: $(VENV)/.installed
 	rm -rf build/plugin-site
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --target build/plugin-site examples/mingru
 	PYTHONPATH=build/plugin-site $(BIN)/python -m pytest -q
+
+# The course's lesson notebooks, executed top to bottom (examples/lessons)
+lessons: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -m lessons tests/test_lessons.py
 
 # Benchmarks: outside the default test run; JSON kept per run in .benchmarks/
 bench: $(VENV)/.installed

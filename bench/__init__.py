@@ -3,7 +3,7 @@
 Public API (everything a plugin or a user script needs):
 
     from bench import hookimpl, Architecture, Task, TaskData, SequenceSet
-    from bench import run, load_results, list_architectures, list_tasks
+    from bench import run, load_results, write_reports, list_architectures, list_tasks
 """
 
 import torch
@@ -13,6 +13,7 @@ from bench.errors import ConfigError, DataError, PluginError, RnnbenchError, Unk
 from bench.hookspecs import hookimpl
 from bench.plugins import architectures, tasks
 from bench.report import load_results
+from bench.reporting import write_reports
 from bench.suite import run
 from bench.task import SequenceSet, Task, TaskData
 
@@ -40,20 +41,25 @@ __all__ = [
     "list_tasks",
     "load_results",
     "run",
+    "write_reports",
 ]
 
 
 def list_architectures() -> list[str]:
+    """Names of every registered architecture (built-in and installed plugins), sorted."""
     return architectures().names()
 
 
 def list_tasks() -> list[str]:
+    """Names of every registered task, sorted."""
     return tasks().names()
 
 
 def get_architecture(name: str) -> Architecture:
+    """The registered `Architecture` called ``name`` (an unknown name suggests the closest)."""
     return architectures().get(name)
 
 
 def get_task(name: str) -> Task:
+    """The registered `Task` called ``name`` (an unknown name suggests the closest)."""
     return tasks().get(name)

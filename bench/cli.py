@@ -14,14 +14,13 @@ from bench.checks import run_checks
 from bench.config import Cell, RunConfig, expand, parse_assignments
 from bench.errors import RnnbenchError
 from bench.executors import executor
-from bench.figures import write_figures
 from bench.horizon import horizon_cells, horizon_table
-from bench.html import write_html, write_markdown
 from bench.plugins import architectures, tasks
-from bench.report import chosen, load_results, markdown, write_report
+from bench.report import chosen, load_results, markdown
+from bench.reporting import figure_count, write_reports
 from bench.scaffold import write_plugin
 from bench.stats import RANKING_NOTE
-from bench.store import STATUSES, Store, StoreWarning, damaged_message
+from bench.store import STATUSES, Store, StoreWarning
 from bench.suite import run_cells
 from bench.sweep import load_sweep
 from bench.task import Task
@@ -285,18 +284,9 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    store = Store(args.directory)
-    if not store.cells.is_dir():
-        raise RnnbenchError(
-            f"'{args.directory}' holds no results (no cells/ folder); run `rnnbench run --out DIR` first"
-        )
-    scan = store.scan()
-    if not scan.records:
-        found = f" {damaged_message(scan.damaged)}" if scan.damaged else ""
-        raise RnnbenchError(f"no valid records in {store.cells}; nothing to report.{found}")
-    tables = print_report(args.directory)
+    print_report(args.directory, html=args.html)
     if args.html:
-        print(f"wrote {write_html(args.directory, tables)} and {write_markdown(args.directory, tables)}")
+        print(f"wrote {Path(args.directory) / 'report.html'} and {Path(args.directory) / 'report.md'}")
     return 0
 
 
@@ -314,8 +304,8 @@ TITLES = {
 }
 
 
-def print_report(directory: str) -> dict:
-    tables = write_report(directory)
+def print_report(directory: str, html: bool = False) -> dict:
+    tables = write_reports(directory, html=html)
     for name, title in TITLES.items():
         table = tables.get(name)
         if table is not None and not table.empty:
@@ -323,8 +313,8 @@ def print_report(directory: str) -> dict:
             print(markdown(table))
             if name == "leaderboard":
                 print(f"\n{RANKING_NOTE}")
-    figures = write_figures(directory, chosen(tables["cells"]))
-    print(f"\n(tables: {directory}/*.csv; figures: {len(figures)} files in {directory}/figures)", file=sys.stderr)
+    figures = figure_count(directory)
+    print(f"\n(tables: {directory}/*.csv; figures: {figures} in {directory}/figures)", file=sys.stderr)
     return tables
 
 
