@@ -11,6 +11,8 @@ from pathlib import Path
 
 from bench.errors import RnnbenchError
 
+FILE_MODE = 0o644  # results are data to share: readable by all, writable by their owner
+
 
 def atomic_write(path: Path, write: Callable[[Path], None], fsync: bool = False) -> Path:
     """Call ``write(temporary_path)``, then rename the temporary file to ``path``.
@@ -26,6 +28,7 @@ def atomic_write(path: Path, write: Callable[[Path], None], fsync: bool = False)
     temporary = Path(name)
     try:
         write(temporary)
+        os.chmod(temporary, FILE_MODE)  # mkstemp creates files only their owner can read
         if fsync:
             with open(temporary, "rb+") as file:
                 os.fsync(file.fileno())

@@ -198,3 +198,9 @@ def test_a_fault_while_drawing_figures_leaves_no_partial_file(results, monkeypat
     assert after.keys() == before.keys()  # no temporary or partial file left
     assert all(data == before[name] or len(data) > 1000 for name, data in after.items())
     assert len(ids(results)) == 2  # the records are untouched
+
+
+def test_written_files_are_readable_by_everyone(results):
+    assert main(["report", str(results)]) == 0
+    for path in [*(results / "cells").glob("*.json"), results / "summary.csv", *(results / "figures").glob("*.png")]:
+        assert path.stat().st_mode & 0o777 == 0o644, path
