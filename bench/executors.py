@@ -138,9 +138,9 @@ class RayExecutor:
 
     def _check_reachable(self) -> None:
         """A head that is not there is one clear line now, not minutes of Ray's retries."""
-        host, _, port = self.address.removeprefix("ray://").rpartition(":")
+        host, port = _host_and_port(self.address)
         try:
-            with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
                 pass
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
@@ -151,8 +151,14 @@ class RayExecutor:
             ) from None
 
 
+def _host_and_port(address: str) -> tuple[str, str]:
+    """``"ray://[::1]:6379"`` -> ``("::1", "6379")``."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    return host.strip("[]"), port
+
+
 def _is_loopback(address: str) -> bool:
-    host = address.removeprefix("ray://").rpartition(":")[0].strip("[]")
+    host = _host_and_port(address)[0]
     try:
         return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
