@@ -14,7 +14,7 @@ import torch
 
 from bench.architecture import gates_method
 from bench.batching import Batch
-from bench.model import SequenceModel
+from bench.model import SequenceModel, evaluating
 
 
 @torch.no_grad()
@@ -23,12 +23,8 @@ def gate_profile(model: SequenceModel, batch: Batch) -> dict[str, dict[str, list
     method = gates_method(model.encoder)
     if method is None:
         return {}
-    training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         gates = method(model.adapter(batch.inputs), batch.lengths)
-    finally:
-        model.train(training)
     steps = torch.arange(batch.inputs.shape[1], device=batch.lengths.device)
     running = (steps[None, :] < batch.lengths[:, None]).cpu()  # [B, T]: the step is a real token
     profile = {}

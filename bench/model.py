@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -49,6 +52,17 @@ class SequenceModel(nn.Module):
                 f"{expected}. Run `rnnbench check`."
             )
         return final
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in eval mode (no dropout) for the block; its mode is restored after."""
+    training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(training)
 
 
 def build_model(task: Task, arch: Architecture, data: TaskData, cell: Cell) -> SequenceModel:

@@ -14,7 +14,7 @@ import torch
 
 from bench.architecture import sequence_method, unrolled_method
 from bench.batching import Batch
-from bench.model import SequenceModel
+from bench.model import SequenceModel, evaluating
 
 SEQUENCES = 8  # sequences drawn: enough to see a pattern, few enough to tell them apart
 
@@ -23,9 +23,7 @@ SEQUENCES = 8  # sequences drawn: enough to see a pattern, few enough to tell th
 def state_trajectory(model: SequenceModel, batch: Batch, sequences: int = SEQUENCES) -> dict[str, Any]:
     """``{"points": [[[pc1, pc2] per step] per sequence], "targets": [...], "explained":
     [share of variance of pc1, pc2]}``; empty when the encoder exposes no per-step state."""
-    training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         inputs, lengths = batch.inputs[:sequences], batch.lengths[:sequences]
         x = model.adapter(inputs)
         if sequence_method(model.encoder) is not None:
@@ -34,8 +32,6 @@ def state_trajectory(model: SequenceModel, batch: Batch, sequences: int = SEQUEN
             states = torch.stack(model.encoder.unrolled(x, lengths)[1], 1)
         else:
             return {}
-    finally:
-        model.train(training)
     states = states.double().cpu()
     real = [states[b, : int(length)] for b, length in enumerate(lengths.tolist())]
     stacked = torch.cat(real)
