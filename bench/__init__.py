@@ -4,6 +4,7 @@ Public API (everything a plugin or a user script needs):
 
     from bench import hookimpl, Architecture, Task, TaskData, SequenceSet
     from bench import run, load_results, write_reports, list_architectures, list_tasks
+    from bench import register_plugin, unregister_plugin   # a plugin defined in a script or notebook
 """
 
 import torch
@@ -11,7 +12,7 @@ import torch
 from bench.architecture import Architecture
 from bench.errors import ConfigError, DataError, PluginError, RnnbenchError, UnknownNameError
 from bench.hookspecs import hookimpl
-from bench.plugins import architectures, tasks
+from bench.plugins import architectures, register, tasks, unregister
 from bench.report import load_results
 from bench.reporting import write_reports
 from bench.suite import run
@@ -40,7 +41,9 @@ __all__ = [
     "list_architectures",
     "list_tasks",
     "load_results",
+    "register_plugin",
     "run",
+    "unregister_plugin",
     "write_reports",
 ]
 
@@ -53,6 +56,18 @@ def list_architectures() -> list[str]:
 def list_tasks() -> list[str]:
     """Names of every registered task, sorted."""
     return tasks().names()
+
+
+def register_plugin(plugin: object, name: str) -> None:
+    """Register ``plugin`` (a module or object with ``bench.hookimpl`` functions) under
+    ``name`` for the rest of this process, as an installed plugin is: for a plugin defined
+    in a script or a notebook. Its hooks are checked at once; a clash is a PluginError."""
+    register(plugin, name)
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove the plugin registered as ``name`` (by `register_plugin`)."""
+    unregister(name)
 
 
 def get_architecture(name: str) -> Architecture:

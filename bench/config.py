@@ -200,6 +200,8 @@ class Cell:
     # that chose its hidden size (the hidden size itself is in ``run``).
     tuned: tuple[str, ...] = ()
     match: str | None = None
+    # Task options left out of the identity: the task's `added_later` options at their defaults.
+    unidentified: tuple[str, ...] = ()
 
     def identity(self) -> dict[str, Any]:
         defaults = RunConfig.defaults()
@@ -214,7 +216,7 @@ class Cell:
             "seed": self.seed,
             "run": run,
             "arch_options": dict(self.arch_options),
-            "task_options": dict(self.task_options),
+            "task_options": {k: v for k, v in self.task_options.items() if k not in self.unidentified},
         }
 
     @property
@@ -224,7 +226,7 @@ class Cell:
 
     def config(self) -> dict[str, Any]:
         """Everything, execution settings included, as recorded with the result."""
-        return {**self.identity(), "run": dataclasses.asdict(self.run)}
+        return {**self.identity(), "run": dataclasses.asdict(self.run), "task_options": dict(self.task_options)}
 
 
 def expand(
@@ -349,10 +351,21 @@ def _cells(
         if task.outputs == "sequence":
             problems.extend(_without_sequence(archs, arch_options, task, run))
         problems.extend(_eval_length_problems(task, task_options, run))
+        unidentified = tuple(k for k in task.added_later if task_options[k] == task.defaults[k])
         # seeds outside architectures: consecutive cells share one prepared dataset
         for seed in seeds:
             for arch in archs:
-                cells.append(Cell(arch.name, task.name, int(seed), run, arch_options[arch.name], task_options))
+                cells.append(
+                    Cell(
+                        arch.name,
+                        task.name,
+                        int(seed),
+                        run,
+                        arch_options[arch.name],
+                        task_options,
+                        unidentified=unidentified,
+                    )
+                )
     return cells
 
 

@@ -97,6 +97,9 @@ class Task:
     # The option (one of ``defaults``) that sets the sequence length, or None. Horizon sweeps
     # vary it; reports compare models at one value of it at a time and label them by it.
     length_option: ClassVar[str | None] = None
+    # Options added after results were stored: at their default they stay out of a cell's
+    # identity, so the cells computed before the option existed keep their ids.
+    added_later: ClassVar[tuple[str, ...]] = ()
 
     def validate(self) -> list[str]:
         """Problems with this task's declaration, for the host's registration check."""
@@ -113,6 +116,11 @@ class Task:
             problems.append("outputs='sequence' needs kind='classification' (a class per position)")
         if self.length_option is not None and self.length_option not in self.defaults:
             problems.append(f"length_option {self.length_option!r} is not one of its options (defaults)")
+        problems += [
+            f"added_later names {key!r}, which is not one of its options"
+            for key in self.added_later
+            if key not in self.defaults
+        ]
         if type(self).prepare is Task.prepare:
             problems.append("prepare() is not implemented")
         return problems

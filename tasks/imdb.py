@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from bench import ConfigError, SequenceSet, Task, TaskData, hookimpl
-from tasks.imdb_files import download, locate
-from tasks.imdb_prepare import PAD_INDEX, EncodedSplit, PipelineSettings, load
+from tasks.imdb_files import SPLITS, Review, download, locate, read_reviews
+from tasks.imdb_prepare import PAD_INDEX, SPECIALS, EncodedSplit, PipelineSettings, load
+from tasks.text import Vocab, basic_english, build_vocab
 
 
 class IMDBTask(Task):
@@ -32,7 +33,12 @@ class IMDBTask(Task):
         "valid_fraction": 0.1,  # of the training reviews, held out for model selection (seeded)
         "embed_dropout": 0.3,  # on word embeddings
         "head_dropout": 0.5,  # on the final state, before the classifier
+        # Quick runs (lessons, smoke tests): train and test on a fixed random sample of the
+        # reviews, the same for every run and seed; the vocabulary stays the full split's.
+        "train_reviews": 0,  # 0: all 25,000 (before the validation hold-out)
+        "test_reviews": 0,  # 0: all 25,000
     }
+    added_later = ("train_reviews", "test_reviews")
     train_defaults = {
         "embed_size": 128,
         "hidden_size": 256,
@@ -47,6 +53,15 @@ class IMDBTask(Task):
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         fraction = float(options["valid_fraction"])
         problems = [] if 0 < fraction < 1 else [f"imdb: valid_fraction must lie in (0, 1), got {fraction}"]
+        for key in ("train_reviews", "test_reviews"):
+            if int(options[key]) < 0:
+                problems.append(f"imdb: {key} must be >= 0 (0: all of them), got {options[key]}")
+        sample = int(options["train_reviews"])
+        if sample and not 1 <= round(fraction * sample) < sample:
+            problems.append(
+                f"imdb: train_reviews={sample} leaves no review for validation or for training at "
+                f"valid_fraction={fraction}; sample more reviews"
+            )
         try:
             pipeline_settings(options)
         except ConfigError as exc:
@@ -62,14 +77,14 @@ class IMDBTask(Task):
         corpus = load(path, settings, workers=torch.get_num_threads())
         seconds = time.perf_counter() - started
 
-        train = _as_set(corpus.train)
+        train = _sample(_as_set(corpus.train), int(options["train_reviews"]))
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
         held_out = round(fraction * len(train))
         valid, kept = order[:held_out], order[held_out:]
         return TaskData(
             train=_subset(train, kept),
             valid=_subset(train, valid),
-            test=_as_set(corpus.test),
+            test=_sample(_as_set(corpus.test), int(options["test_reviews"])),
             num_outputs=2,
             vocab_size=len(corpus.itos),
             pad_index=PAD_INDEX,
@@ -86,6 +101,39 @@ class IMDBTask(Task):
     def download(self) -> str:
         return str(download())
 
+    # --- the seed lesson's text pipeline, for scripts and notebooks (lesson 4) --------------
+    # torchtext's semantics without torchtext (which no longer loads with current torch).
+
+    def locate(self, data: str | None = None) -> Path:
+        """Where the reviews are, found as a run finds them: ``data`` if given, else
+        ``$RNNBENCH_DATA``, else the download cache. A DataError says how to get them."""
+        return locate(data or None)
+
+    def reviews(self, split: str, data: str | None = None) -> list[Review]:
+        """The labelled reviews of ``split`` ("train" or "test"), each with ``.text`` and
+        ``.label`` (0 negative, 1 positive), in the archive's order."""
+        if split not in SPLITS:
+            raise ConfigError(f"imdb: split must be one of {', '.join(SPLITS)}, got {split!r}")
+        return [review for review in read_reviews(self.locate(data)) if review.split == split]
+
+    @staticmethod
+    def tokenize(text: str) -> list[str]:
+        """torchtext's ``get_tokenizer("basic_english")``: lower-case, split off punctuation."""
+        return basic_english(text)
+
+    @staticmethod
+    def build_vocab(
+        token_lists: Iterable[Iterable[str]],
+        specials: Sequence[str] = SPECIALS,
+        min_freq: int = 1,
+        max_tokens: int | None = None,
+    ) -> Vocab:
+        """torchtext's ``build_vocab_from_iterator``: the specials first, then every token at
+        least ``min_freq`` times by descending count (ties alphabetical), at most
+        ``max_tokens`` entries in all. Unknown tokens map to ``specials[0]``, as after
+        ``set_default_index(vocab["<unk>"])``."""
+        return build_vocab(token_lists, specials, min_freq, max_tokens)
+
     def input_adapter(self, data: TaskData, embed_size: int, options: Mapping[str, Any]) -> nn.Module:
         return nn.Sequential(
             nn.Embedding(data.vocab_size, embed_size, padding_idx=data.pad_index),
@@ -94,6 +142,18 @@ class IMDBTask(Task):
 
     def head(self, data: TaskData, input_size: int, options: Mapping[str, Any]) -> nn.Module:
         return nn.Sequential(nn.Dropout(float(options["head_dropout"])), nn.Linear(input_size, data.num_outputs))
+
+
+# The seed of the reviews `train_reviews` and `test_reviews` keep: the same for every run.
+SAMPLE_SEED = 0
+
+
+def _sample(data: SequenceSet, size: int) -> SequenceSet:
+    """``size`` reviews drawn at random (all of them when ``size`` is 0 or too large), in their order."""
+    if not 0 < size < len(data):
+        return data
+    keep = torch.randperm(len(data), generator=torch.Generator().manual_seed(SAMPLE_SEED))[:size]
+    return _subset(data, keep.sort().values)
 
 
 def _as_set(split: EncodedSplit) -> SequenceSet:

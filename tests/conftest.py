@@ -8,23 +8,25 @@ from pathlib import Path
 
 import pytest
 
+import bench
 from bench import plugins
 
 
 @pytest.fixture
 def register_plugin():
-    """Register plugin objects for one test; they are unregistered afterwards."""
+    """Register plugin objects for one test (through the public `bench.register_plugin`);
+    they are unregistered afterwards."""
     names = []
 
     def register(plugin, name: str):
-        plugins.register(plugin, name=name)
+        bench.register_plugin(plugin, name)
         names.append(name)
         return plugin
 
     yield register
     for name in names:
         if plugins.plugin_manager().get_plugin(name) is not None:
-            plugins.unregister(name)
+            bench.unregister_plugin(name)
 
 
 @pytest.fixture

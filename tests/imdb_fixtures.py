@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import tarfile
 from pathlib import Path
 
@@ -38,3 +39,29 @@ def make_folder(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root / "aclImdb"
+
+
+# Words for generated reviews: a sentiment word decides the label, fillers pad the length,
+# and a few pieces exercise the tokenizer (quotes, line breaks, apostrophes, a literal
+# "<unk>" that must not become a second vocabulary entry).
+GOOD = ["great", "wonderful", "superb", "moving", "funny", "brilliant"]
+BAD = ["awful", "boring", "terrible", "dull", "clumsy", "pointless"]
+FILLER = [f"word{i}" for i in range(300)] + ["film", "the", "a", "(plot)", "it's", '"quoted"', "end.<br />new", "<unk>"]
+
+
+def generated_reviews(per_class: int, seed: int = 0) -> dict[str, str]:
+    """{member path: text} of ``per_class`` reviews per split and polarity, 5 to 300 words
+    long, learnable from their sentiment words; deterministic per seed."""
+    rng = random.Random(seed)
+    files = {}
+    for split in ("train", "test"):
+        for polarity, words in (("pos", GOOD), ("neg", BAD)):
+            for i in range(per_class):
+                length = rng.randint(5, 300)
+                text = [rng.choice(FILLER) for _ in range(length)]
+                for _ in range(3):  # the sentiment, anywhere in the review
+                    text[rng.randrange(length)] = rng.choice(words)
+                rating = rng.choice([7, 8, 9, 10] if polarity == "pos" else [1, 2, 3, 4])
+                files[f"aclImdb/{split}/{polarity}/{i}_{rating}.txt"] = " ".join(text).capitalize() + "!"
+    files["aclImdb/train/unsup/0_0.txt"] = "unlabelled words never counted"
+    return files

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import pytest
 
 from bench import ConfigError
@@ -79,3 +81,34 @@ def test_cell_ids_are_stable_and_ignore_execution_settings():
     c = expand(["gru"], ["adding"], [0], {"T": "10"})[0]
     assert a.id == b.id != c.id
     assert a.id.startswith("adding-gru-s0-")
+
+
+def test_a_task_option_added_later_keeps_the_ids_stored_before_it(register_plugin):
+    """A task that gains an option lists it in `added_later`: at its default the cells keep
+    the ids they had without it (their stored results stay valid); set, it changes the id."""
+    from bench import hookimpl, unregister_plugin
+    from tasks.adding import AddingTask
+
+    class Before(AddingTask):
+        name = "adding_versions"
+
+    class After(Before):
+        defaults = {**AddingTask.defaults, "noise": 0.0}
+        added_later = ("noise",)
+
+    register_plugin(types.SimpleNamespace(rnnbench_register_tasks=hookimpl(lambda: [Before()])), "v1")
+    before = expand(["gru"], ["adding_versions"], [0])[0]
+    unregister_plugin("v1")
+    register_plugin(types.SimpleNamespace(rnnbench_register_tasks=hookimpl(lambda: [After()])), "v2")
+    after, noisy = (expand(["gru"], ["adding_versions"], [0], options)[0] for options in ({}, {"noise": 0.1}))
+    assert before.id == after.id != noisy.id
+    assert after.config()["task_options"]["noise"] == 0.0  # recorded in full all the same
+
+
+def test_added_later_must_name_an_option():
+    from tasks.adding import AddingTask
+
+    class Wrong(AddingTask):
+        added_later = ("nosie",)
+
+    assert "added_later names 'nosie', which is not one of its options" in Wrong().validate()

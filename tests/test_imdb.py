@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import gzip
+import re
 import tarfile
 
 import numpy as np
 import pytest
 import torch
 
-from bench import DataError
+from bench import ConfigError, DataError
 from bench.cli import main
 from bench.plugins import tasks
 from tasks import imdb_files
 from tasks.imdb_prepare import PAD_INDEX, PipelineSettings, load
-from tests.imdb_fixtures import make_archive, make_folder, review_files
+from tasks.text import basic_english_reference
+from tests.imdb_fixtures import generated_reviews, make_archive, make_folder, review_files
 
 
 @pytest.fixture(autouse=True)
@@ -199,3 +201,46 @@ def test_a_file_that_is_no_archive_is_a_data_error_and_stores_no_cell(tmp_path, 
     err = capsys.readouterr().err
     assert "not a tar archive" in err and str(path) in err
     assert not list((out / "cells").glob("*.json"))  # a data error is not a failed cell
+
+
+def test_the_text_api_gives_torchtexts_vocabulary_size(tmp_path):
+    """Lesson 4's "Vocabulary size: N": every distinct training token plus the two specials
+    (no max_tokens), counted here independently: tarfile, torchtext's regexes, a set."""
+    archive = make_archive(tmp_path / "a.tar.gz", generated_reviews(per_class=30))
+    distinct = set()
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and re.search(r"aclImdb/train/(pos|neg)/", member.name):
+                distinct.update(basic_english_reference(tar.extractfile(member).read().decode()))
+    assert "<unk>" in distinct  # a review holds the literal token: it must not count twice
+    expected = len(distinct - {"<unk>", "<pad>"}) + 2
+
+    imdb = tasks().get("imdb")
+    reviews = imdb.reviews("train", data=str(archive))
+    vocab = imdb.build_vocab(imdb.tokenize(review.text) for review in reviews)
+    assert len(reviews) == 60 and {review.label for review in reviews} == {0, 1}
+    assert len(vocab) == expected
+    assert vocab.itos[:2] == ["<unk>", "<pad>"] and vocab["never-seen"] == vocab["<unk>"] == 0
+    capped = imdb.build_vocab((imdb.tokenize(review.text) for review in reviews), max_tokens=50)
+    assert len(capped) == 50 and capped.itos[:50] == vocab.itos[:50]
+    with pytest.raises(ConfigError, match="split must be one of train, test"):
+        imdb.reviews("valid", data=str(archive))
+
+
+def test_train_and_test_reviews_sample_the_same_reviews_for_every_seed(tmp_path):
+    archive = make_archive(tmp_path / "a.tar.gz", review_files(per_class=20))
+    task = tasks().get("imdb")
+    base = {"data": str(archive), "reviews_per_split": 40, "max_len": 6}
+    options = task.resolve_options({**base, "train_reviews": 20, "test_reviews": 10})
+    one, two = task.prepare(options, seed=1), task.prepare(options, seed=2)
+    assert (len(one.train), len(one.valid), len(one.test)) == (18, 2, 10)
+    assert torch.equal(one.test.inputs, two.test.inputs)  # one fixed sample, whatever the seed
+    sampled = {tuple(row) for row in torch.cat([one.train.inputs, one.valid.inputs]).tolist()}
+    assert sampled == {tuple(row) for row in torch.cat([two.train.inputs, two.valid.inputs]).tolist()}
+    full = task.prepare(task.resolve_options(base), seed=1)
+    assert one.vocab_size == full.vocab_size  # the vocabulary stays the full training split's
+    assert task.check_options(task.resolve_options({**base, "train_reviews": 3})) == [
+        "imdb: train_reviews=3 leaves no review for validation or for training at valid_fraction=0.1; "
+        "sample more reviews"
+    ]
+    assert "test_reviews must be >= 0" in task.check_options(task.resolve_options({**base, "test_reviews": -1}))[0]
