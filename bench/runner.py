@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from bench import faults
 from bench.batching import Batch, batch_order, iterate_batches, padding_fraction

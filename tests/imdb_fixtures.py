@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import tarfile
 from pathlib import Path
 
@@ -65,3 +66,17 @@ def generated_reviews(per_class: int, seed: int = 0) -> dict[str, str]:
                 files[f"aclImdb/{split}/{polarity}/{i}_{rating}.txt"] = " ".join(text).capitalize() + "!"
     files["aclImdb/train/unsup/0_0.txt"] = "unlabelled words never counted"
     return files
+
+
+def independent_vocabulary_size(archive: Path) -> int:
+    """The size of torchtext's vocabulary of the training reviews with the specials <unk>
+    and <pad> and no max_tokens, counted without rnnbench's reader or vocabulary: tarfile,
+    torchtext's own regular expressions, a set."""
+    from tasks.text import basic_english_reference
+
+    distinct = set()
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and re.search(r"aclImdb/train/(pos|neg)/", member.name):
+                distinct.update(basic_english_reference(tar.extractfile(member).read().decode()))
+    return len(distinct - {"<unk>", "<pad>"}) + 2
