@@ -7,7 +7,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo gradients horizon horizon-fair imdb imdb-fair test test-with-plugin lessons bench compare kernels bench-prepare lint clean
+.PHONY: demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-with-plugin lessons bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ horizon-fair: $(VENV)/.installed
 # IMDB at equal encoder parameters (400,000), two seeds (hours on 2 CPU cores; resumes)
 imdb-fair: $(VENV)/.installed
 	$(BIN)/rnnbench sweep examples/imdb_fair.toml --out results/published/imdb-fair
+
+# The README's tables of copy, selective copy, MQAR, MNIST-1D and Fashion-MNIST (rows), 3 seeds
+tasks: $(VENV)/.installed
+	$(BIN)/rnnbench sweep examples/tasks.toml --out results/published/tasks
+
+# Copy memory at TCN's T = 1000, one seed per architecture
+copy-tcn: $(VENV)/.installed
+	$(BIN)/rnnbench sweep examples/copy_tcn.toml --out results/published/copy-tcn
 
 # IMDB: needs the archive (rnnbench data imdb, or RNNBENCH_DATA=path/to/aclImdb_v1.tar.gz)
 imdb: $(VENV)/.installed
