@@ -16,6 +16,7 @@ from bench.config import expand
 from bench.model import build_model
 from bench.probes import gradient_profile
 from bench.task import IGNORE
+from tests.helpers import TINY_RUN
 
 SMALL = {"train_size": 400, "valid_size": 50, "test_size": 50}
 TASKS = {"copy": {"T": 12}, "selective_copy": {"T": 20, "symbols": 4}, "mqar": {"T": 24, "pairs": 4}}
@@ -143,3 +144,15 @@ def test_bad_evaluation_lengths_are_explained_before_training(tmp_path, capsys, 
     args = ["run", "--arch", "gru", "--task", task, "--seeds", "0", "--out", str(tmp_path / "o"), "--no-progress"]
     assert main([*args, "--set", setting]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_horizon_sweeps_the_copy_length(tmp_path, capsys):
+    """`rnnbench horizon --task copy`: copy declares its length option and a solved
+    threshold, so the horizon sweep varies T and reports which lengths each model solves."""
+    out = tmp_path / "h"
+    args = ["horizon", "--arch", "gru", "--task", "copy", "--T", "4", "8", "--seeds", "0", "--out", str(out)]
+    assert main([*args, "--no-progress", "--set", *TINY_RUN]) == 0
+    printed = capsys.readouterr().out
+    assert "Memory horizon on copy" in printed and "T=4" in printed and "T=8" in printed
+    assert sorted(p.name.split("-")[0] for p in (out / "cells").glob("*.json")) == ["copy", "copy"]
+    assert (out / "figures" / "horizon_copy.png").exists()
