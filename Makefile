@@ -7,13 +7,14 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-with-plugin lessons bench compare kernels bench-prepare lint clean
+# every target names a command, not a file
+.PHONY: docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-with-plugin lessons bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray,tensorboard,mlflow]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -80,6 +81,17 @@ bench-prepare: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# docs/plugins.md's table of the encoder checks, written from bench/checks.py
+docs-checks: $(VENV)/.installed
+	$(BIN)/python -c "import pathlib, re; from bench.checks import checks_markdown; \
+	p = pathlib.Path('docs/plugins.md'); \
+	p.write_text(re.sub(r'(<!-- checks:start -->\n).*?(\n<!-- checks:end -->)', \
+	lambda m: m[1] + checks_markdown() + m[2], p.read_text(), flags=re.S))"
+
+# The CSV tables committed beside the published records, written again from them
+published: $(VENV)/.installed
+	for cells in results/published/*/cells; do $(BIN)/rnnbench report $$(dirname $$cells) > /dev/null || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

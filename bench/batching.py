@@ -64,3 +64,12 @@ def padding_fraction(lengths: torch.Tensor, batches: list[torch.Tensor]) -> floa
     """Share of padded timesteps when ``lengths`` are batched as ``batches``."""
     padded = sum(int(lengths[index].max()) * len(index) for index in batches)
     return 1.0 - int(lengths.sum()) / padded if padded else 0.0
+
+
+def first_sequences(split: SequenceSet, count: int) -> Batch:
+    """The first ``count`` sequences of a split as one batch, trimmed to the longest: the
+    same batch every time a probe reads it."""
+    lengths = split.lengths[:count]
+    longest = int(lengths.max())
+    targets = split.targets[:count, :longest] if split.targets.dim() == 2 else split.targets[:count]
+    return Batch(split.inputs[:count, :longest], lengths, targets)

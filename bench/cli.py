@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from bench.architecture import Architecture
+from bench.catalog import TABLES
+from bench.cell import Cell
 from bench.checks import run_checks
-from bench.config import Cell, RunConfig, expand, parse_assignments
-from bench.errors import RnnbenchError
-from bench.executors import executor
+from bench.config import RunConfig, parse_assignments
+from bench.errors import ConfigError, RnnbenchError
+from bench.executors import ExecutorOptions, executor, executors
 from bench.horizon import horizon_cells, horizon_table
+from bench.planner import expand
 from bench.plugins import architectures, tasks
-from bench.report import chosen, load_results, markdown
-from bench.reporting import figure_count, write_reports
+from bench.probe import probes
+from bench.record import STATUSES
+from bench.report import figure_count, write_reports
+from bench.results import Results
 from bench.scaffold import write_plugin
-from bench.stats import RANKING_NOTE
-from bench.store import STATUSES, Store, StoreWarning
+from bench.store import Store, StoreWarning
 from bench.suite import run_cells
 from bench.sweep import load_sweep
+from bench.tables import markdown
 from bench.task import Task
+from bench.trackers import trackers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,8 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RnnbenchError as exc:
         print(f"rnnbench: error: {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # output piped into `head` and the like
-        sys.stderr.close()
+    except BrokenPipeError:  # output piped into `head` and the like, before anything ran
+        _silence_stdout()
         return 0
     except KeyboardInterrupt:
         print("rnnbench: interrupted; finished cells are stored, rerun the command to resume", file=sys.stderr)
@@ -62,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnbench", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    listing = commands.add_parser("list", help="show registered architectures and tasks")
+    listing = commands.add_parser(
+        "list", help="show what is registered: architectures, tasks, probes, executors, trackers, and their plugins"
+    )
     listing.set_defaults(handler=cmd_list)
 
     runner = commands.add_parser("run", help="train and evaluate architectures x tasks x seeds")
@@ -148,13 +158,31 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bars (the default when stderr is not a terminal)"
     )
+    registered = executors()
     parser.add_argument(
         "--executor",
-        choices=["local", "ray"],
+        choices=registered.names(),
         default="local",
-        help="local: this process (default); ray: Ray tasks (pip install 'rnnbench[ray]')",
+        help="where cells run: " + "; ".join(f"{name}: {spec.description}" for name, spec, _ in registered),
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with the local executor: N cells at once, each in its own process, the cores split between them",
     )
     parser.add_argument("--address", help="with --executor ray: an existing cluster (default: start a local one)")
+    tracking = trackers()
+    parser.add_argument(
+        "--track",
+        nargs="+",
+        action="extend",
+        default=[],
+        choices=tracking.names(),
+        metavar="TRACKER",
+        help="follow every cell live: " + "; ".join(f"{name}: {spec.description}" for name, spec, _ in tracking),
+    )
 
 
 def tune_arguments(items: list[str]) -> dict[str, str]:
@@ -167,7 +195,14 @@ def default_seeds(task_names: list[str]) -> list[int]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    for title, registry in (("architectures", architectures()), ("tasks", tasks())):
+    registries = (
+        ("architectures", architectures()),
+        ("tasks", tasks()),
+        ("probes", probes()),
+        ("executors", executors()),
+        ("trackers", trackers()),
+    )
+    for title, registry in registries:
         print(f"{title}:")
         width = max((len(name) for name in registry.names()), default=0)
         for name, item, plugin in registry:
@@ -184,15 +219,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_horizon(args: argparse.Namespace) -> int:
     seeds = args.seeds or default_seeds([args.task])
+    lengths = check_lengths(args.T)
     cells = horizon_cells(
-        args.arch, args.task, args.T, seeds, parse_assignments(args.set), args.match, tune_arguments(args.tune)
+        args.arch, args.task, lengths, seeds, parse_assignments(args.set), args.match, tune_arguments(args.tune)
     )
     out = args.out or f"results/horizon-{args.task}"
-    code = run_and_report(cells, out, args)
-    print(f"\nMemory horizon on {args.task} (seeds solved at each T; horizon: longest T solved by")
-    print("at least half the seeds, every shorter T too):\n")
-    print(horizon_table(chosen(load_results(out))).to_markdown())
-    return code
+
+    def print_horizon(results: Results) -> None:
+        print(f"\nMemory horizon on {args.task} (seeds solved at each T; horizon: longest T solved by")
+        print("at least half the seeds, every shorter T too):\n")
+        print(horizon_table(results.chosen()).to_markdown())
+
+    return run_and_report(cells, out, args, then=print_horizon)
+
+
+def check_lengths(lengths: list[int]) -> list[int]:
+    """--T values: each positive, each once (a repeated length would train the same cells twice)."""
+    repeated = sorted({length for length in lengths if lengths.count(length) > 1})
+    if repeated:
+        raise ConfigError(f"--T gives {', '.join(map(str, repeated))} more than once; give each length once")
+    if any(length < 1 for length in lengths):
+        raise ConfigError(f"--T lengths must be positive integers, got {' '.join(map(str, lengths))}")
+    return lengths
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -235,22 +283,46 @@ def _describe(cell: Cell, arch: Architecture, task: Task) -> str:
     return " ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
 
 
-def run_and_report(cells: list, out: str, args: argparse.Namespace) -> int:
+def run_and_report(
+    cells: list, out: str, args: argparse.Namespace, then: Callable[[Results], None] | None = None
+) -> int:
+    """Run the cells, print the folder's tables (and ``then`` whatever the command adds); the
+    exit code is 1 when a cell failed."""
     warn_if_large(cells)
+    options = ExecutorOptions(address=args.address, jobs=args.jobs, track=tuple(args.track), folder=Path(out))
     counts = run_cells(
         cells,
         Store(out),
         rerun=args.rerun or (),
         progress=not args.no_progress and sys.stderr.isatty(),  # bars in a log file are noise
-        executor=executor(args.executor, args.address),
+        executor=executor(args.executor, options),
     )
     print(
         f"{counts['ok']} ok, {counts['diverged']} diverged, {counts['error']} failed, "
         f"{counts['skipped']} already done; results in {out}",
         file=sys.stderr,
     )
-    print_report(out)
+    with _stdout_may_close():
+        results = print_report(out)
+        if then is not None:
+            then(results)
     return 1 if counts["error"] else 0
+
+
+@contextlib.contextmanager
+def _stdout_may_close() -> Iterator[None]:
+    """The tables go to stdout; if its reader went away (``| head``), the rest is dropped
+    and the command still exits with the code of what it ran."""
+    try:
+        yield
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush finds no closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -284,7 +356,8 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    print_report(args.directory, html=args.html)
+    with _stdout_may_close():
+        print_report(args.directory, html=args.html)
     if args.html:
         print(f"wrote {Path(args.directory) / 'report.html'} and {Path(args.directory) / 'report.md'}")
     return 0
@@ -293,29 +366,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 PLAN_ROWS = 200  # cells a --dry-run lists
 LARGE_PLAN = 10_000  # cells beyond which a plan is worth a second look
 
-TITLES = {
-    "summary": "Test metric, mean ± std over seeds",
-    "leaderboard": "Leaderboard (test metric at each model's selected setting)",
-    "tuning": "Tuning: mean validation metric of every tuned setting (the best is selected; test never enters)",
-    "generalisation": "Length generalisation: test metric at the trained length and at longer or shorter ones",
-    "solved": "Seeds that solved each task",
-    "gradients": "Gradient decay going back in time (median over seeds)",
-    "throughput": "Throughput (median over seeds)",
-}
 
-
-def print_report(directory: str, html: bool = False) -> dict:
-    tables = write_reports(directory, html=html)
-    for name, title in TITLES.items():
-        table = tables.get(name)
-        if table is not None and not table.empty:
-            print(f"\n{title}:\n")
+def print_report(directory: str, html: bool = False) -> Results:
+    """Write a folder's reports and print its tables (those of `bench.catalog.TABLES` that are printed)."""
+    results, tables = write_reports(directory, html=html)
+    for spec in TABLES:
+        table = tables.get(spec.name)
+        if spec.printed and table is not None and not table.empty:
+            print(f"\n{spec.title}:\n")
             print(markdown(table))
-            if name == "leaderboard":
-                print(f"\n{RANKING_NOTE}")
+            if spec.note:
+                print(f"\n{spec.note}")
     figures = figure_count(directory)
     print(f"\n(tables: {directory}/*.csv; figures: {figures} in {directory}/figures)", file=sys.stderr)
-    return tables
+    return results
 
 
 if __name__ == "__main__":

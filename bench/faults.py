@@ -17,7 +17,6 @@ import os
 import signal
 from collections import Counter
 
-POINTS = ("step", "between", "write")
 _reached: Counter[str] = Counter()
 
 

@@ -1,20 +1,21 @@
-"""Figures written with every results folder (PNG and SVG), one set per task (and per
-setting of a task option on which its cells differ, e.g. ``curves_imdb_keep=first``):
+"""Figures written with every results folder (PNG and SVG), one set per task setup (a task,
+with any option its cells differ in, e.g. ``curves_imdb_keep=first``):
 
-- ``gradients_<task>``: gradient norm against steps back from the last token, relative to
-  its value at the last token, log scale, one line per model (and direction; input
-  gradients for encoders without ``unrolled()``), at initialisation and after training;
-- ``curves_<task>``: validation metric against training step, chance level drawn;
-- ``horizon_<task>``: test metric against sequence length T (when several T were run),
+- ``<probe>_<setup>``: each registered probe's figure (`bench.builtin_probes`: gradients,
+  gates, Jacobians, state trajectories; and any plugin's);
+- ``curves_<setup>``: validation metric against training step, chance level drawn;
+- ``horizon_<setup>``: test metric against sequence length (when several lengths were run),
   chance level and solved threshold drawn;
 - ``scores``: the headline test metric of every architecture and task, mean with the
   standard deviation over seeds as error bars.
+
+Every axis follows the metrics' declarations (`bench.metrics.Metric`): scale, unit, log axis.
 """
 
 from __future__ import annotations
 
 import functools
-import os
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,36 +28,33 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from bench.files import write_outputs
-from bench.leaderboard import higher_is_better
-from bench.store import Store
+from bench.files import remove_stale_temporaries, write_outputs
+from bench.metrics import Metric
+from bench.probe import Drawn, probes
+from bench.record import Record
+from bench.results import Results
 
 STYLES = {"forward": "-", "backward": "--", "input": ":"}
+STALE_AFTER_S = 60.0  # temporary figure files this much older than a report are left by a killed one
 
 
-def write_figures(directory: str | os.PathLike, frame: pd.DataFrame) -> list[Path]:
+def write_figures(results: Results) -> list[Path]:
     """Draw every figure the results support; return the files written."""
-    directory = Path(directory)
+    directory = results.directory
+    remove_stale_temporaries(directory / "figures", time.time() - STALE_AFTER_S)
+    frame = results.chosen()
     if frame.empty:
         return []
-    labels = frame.set_index("id")[["setup", "model"]].to_dict("index")  # as in the tables
-    # the frame's cells only: a tuned model is drawn at its selected setting, as the tables report it
-    records = [
-        {**r, **labels[r["id"]]} for r in Store(directory).records() if r["id"] in labels and r["status"] != "error"
-    ]
-    written = _save(directory, "scores", scores_figure(frame))
-    for setup in sorted({r["setup"] for r in records}):
-        setup_records = [r for r in records if r["setup"] == setup]
-        figures = {
-            "gradients": gradient_figure(setup_records),
-            "curves": learning_curves(setup_records),
-            "gates": gates_figure(setup_records),
-            "jacobian": jacobian_figure(setup_records),
-            "trajectory": trajectory_figure(setup_records),
-        }
+    drawn = results.drawn()  # a tuned model is drawn at its selected setting, as the tables report it
+    written = _save(directory, "scores", scores_figure(frame, results.metrics))
+    probe_list = [probe for _, probe, _ in probes() if probe.draw is not None]
+    for setup in sorted({d.setup for d in drawn}):
+        setup_drawn = [d for d in drawn if d.setup == setup]
+        figures = {probe.name: probe.draw(setup_drawn) for probe in probe_list}
+        figures["curves"] = learning_curves(setup_drawn)
         cells = frame[frame["setup"] == setup]
         if cells["length"].nunique() > 1:
-            figures["horizon"] = horizon_figure(cells, setup_records[0])
+            figures["horizon"] = horizon_figure(cells, setup_drawn[0])
         for name, figure in figures.items():
             written += _save(directory, f"{name}_{setup.replace(' ', '_')}", figure)
     return written
@@ -82,28 +80,32 @@ def _savefig(figure, suffix: str, path: Path) -> None:
     figure.savefig(path, format=suffix, dpi=120, bbox_inches="tight")
 
 
-def scores_figure(frame: pd.DataFrame):
-    """One panel per metric (accuracy in %, metrics where lower is better on a log axis); bars
+def scores_figure(frame: pd.DataFrame, metrics: dict[str, Metric]):
+    """One panel per metric (as declared: scaled, on a log axis where it spans decades); bars
     per experiment and architecture."""
     frame = frame[frame["status"] != "error"]
-    metrics = list(dict.fromkeys(frame["metric"].dropna()))
-    if not metrics:
+    panels: dict[Metric, list[str]] = {}  # metric -> its tasks
+    for task in dict.fromkeys(frame["task"]):
+        if task in metrics:
+            panels.setdefault(metrics[task], []).append(task)
+    if not panels:
         return None
-    figure, axes = plt.subplots(1, len(metrics), figsize=(6.5 * len(metrics), 4.2), squeeze=False)
+    figure, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.2), squeeze=False)
     colors = _colors(frame["model"])
-    for axis, metric in zip(axes[0], metrics, strict=True):
-        cells = frame[(frame["metric"] == metric) & np.isfinite(frame[f"test_{metric}"].astype(float))]
+    for axis, (metric, task_names) in zip(axes[0], panels.items(), strict=True):
+        column = f"test_{metric.name}"
+        cells = frame[frame["task"].isin(task_names)]
+        cells = cells[np.isfinite(cells[column].astype(float))]
         if cells.empty:
             continue
-        stats = cells.groupby(["experiment", "model"], sort=False)[f"test_{metric}"].agg(["mean", "std"])
-        scale = 100.0 if metric == "accuracy" else 1.0
+        stats = cells.groupby(["experiment", "model"], sort=False)[column].agg(["mean", "std"])
         experiments = list(dict.fromkeys(stats.index.get_level_values(0)))
         models = sorted(set(stats.index.get_level_values(1)))
         width = 0.8 / len(models)
         for i, model in enumerate(models):
             rows = [stats.loc[(e, model)] if (e, model) in stats.index else None for e in experiments]
-            means = [scale * r["mean"] if r is not None else np.nan for r in rows]
-            errors = [scale * r["std"] if r is not None and r["std"] == r["std"] else 0.0 for r in rows]
+            means = [metric.scale * r["mean"] if r is not None else np.nan for r in rows]
+            errors = [metric.scale * r["std"] if r is not None and r["std"] == r["std"] else 0.0 for r in rows]
             axis.bar(
                 np.arange(len(experiments)) + i * width,
                 means,
@@ -114,41 +116,37 @@ def scores_figure(frame: pd.DataFrame):
                 label=model,
             )
         axis.set_xticks(np.arange(len(experiments)) + 0.4 - width / 2, experiments, rotation=20, ha="right")
-        _metric_axis(axis, "test", metric, higher_is_better(cells))
+        _metric_axis(axis, "test", metric)
         axis.grid(True, axis="y", alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle("Test metric, mean ± std over seeds")
     return figure
 
 
-def _length(record: dict[str, Any]) -> tuple[str, Any] | None:
-    """(the task's length option, its value in this record), or None when it has none."""
-    option = record.get("length_option", "T" if "T" in record["config"]["task_options"] else None)
-    return (option, record["config"]["task_options"].get(option)) if option else None
-
-
-def _longest(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _longest(drawn: list[Drawn]) -> list[Drawn]:
     """Gradient and learning curves are drawn for one sequence length: the longest run."""
-    lengths = [_length(r) for r in records]
-    if any(length is None or length[1] is None for length in lengths):
-        return records
-    longest = max(value for _, value in lengths)
-    return [r for r, (_, value) in zip(records, lengths, strict=True) if value == longest]
+    lengths = [d.record.length for d in drawn]
+    if any(d.record.length_option is None or length is None for d, length in zip(drawn, lengths, strict=True)):
+        return drawn
+    longest = max(lengths)
+    return [d for d, length in zip(drawn, lengths, strict=True) if length == longest]
 
 
-def gradient_figure(records: list[dict[str, Any]]):
-    records = [r for r in _longest(records) if r.get("gradients")]
-    if not records:
+def gradient_figure(drawn: list[Drawn]):
+    """The gradient reaching each step, relative to the last token, at initialisation and
+    after training; the geometric mean over seeds."""
+    drawn = [d for d in _longest(drawn) if d.record.probe("gradients")]
+    if not drawn:
         return None
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    colors = _colors(r["model"] for r in records)
+    colors = _colors(d.model for d in drawn)
     for axis, moment, title in ((axes[0], 0, "at initialisation"), (axes[1], -1, "after training")):
         curves = defaultdict(list)  # (model, profile) -> one curve per seed
-        for record in records:
-            profiles = record["gradients"][moment]["norms"]
+        for d in drawn:
+            profiles = d.record.probe("gradients")[moment]["norms"]
             hidden = [p for p in ("forward", "backward") if p in profiles]
             for profile in hidden or ["input"]:
-                curves[(record["model"], profile)].append(np.asarray(profiles[profile], dtype=float))
+                curves[(d.model, profile)].append(np.asarray(profiles[profile], dtype=float))
         bidirectional = {model for model, profile in curves if profile == "backward"}
         for (model, profile), runs in sorted(curves.items()):
             length = min(len(run) for run in runs)
@@ -158,27 +156,27 @@ def gradient_figure(records: list[dict[str, Any]]):
             mean = np.exp(np.mean(np.log(relative), axis=0))  # geometric mean over seeds
             label = model if profile == "forward" and model not in bidirectional else f"{model} ({profile})"
             axis.plot(np.arange(length), mean, STYLES[profile], color=colors[model], label=label, linewidth=1.6)
-        axis.set_title(f"{title} (step {records[0]['gradients'][moment]['step']})")
+        axis.set_title(f"{title} (step {drawn[0].record.probe('gradients')[moment]['step']})")
         axis.set_yscale("log")
         axis.set_xlabel("timesteps before the last token")
         axis.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("‖∂L/∂h_t‖ / ‖∂L/∂h_last‖ (log)")
     axes[1].legend(fontsize=8, loc="best")
-    figure.suptitle(_title(records[0], "gradient reaching each timestep"))
+    figure.suptitle(_title(drawn[0], "gradient reaching each timestep"))
     return figure
 
 
-def gates_figure(records: list[dict[str, Any]]):
+def gates_figure(drawn: list[Drawn]):
     """Each gated model's gates, mean ± std over units and sequences at every step, after
     training (solid, with a band) and at initialisation (dashed); the mean over seeds."""
-    records = [r for r in _longest(records) if len(r.get("gates") or []) >= 2]
-    if not records:
+    drawn = [d for d in _longest(drawn) if len(d.record.probe("gates")) >= 2]
+    if not drawn:
         return None
-    models = sorted({r["model"] for r in records})
+    models = sorted({d.model for d in drawn})
     figure, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4.0), squeeze=False, sharey=True)
     palette = plt.get_cmap("tab10").colors
     for axis, model in zip(axes[0], models, strict=True):
-        runs = [r["gates"] for r in records if r["model"] == model]
+        runs = [d.record.probe("gates") for d in drawn if d.model == model]
         for i, name in enumerate(runs[0][-1]["gates"]):
             color = palette[i % len(palette)]
             for moment, style in ((0, "--"), (-1, "-")):
@@ -188,33 +186,31 @@ def gates_figure(records: list[dict[str, Any]]):
                 axis.plot(steps, means, style, color=color, label=label, linewidth=1.4)
                 if moment == -1:
                     spread = np.mean([run[-1]["gates"][name]["std"] for run in runs], axis=0)
-                    axis.fill_between(
-                        steps, means - spread, means + spread, color=palette[i % len(palette)], alpha=0.15
-                    )
+                    axis.fill_between(steps, means - spread, means + spread, color=color, alpha=0.15)
         axis.set_title(model)
         axis.set_xlabel("step (processing order)")
         axis.set_ylim(-0.02, 1.02)
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=7)
     axes[0][0].set_ylabel("gate activation, mean ± std")
-    figure.suptitle(_title(records[0], "gates at every step"))
+    figure.suptitle(_title(drawn[0], "gates at every step"))
     return figure
 
 
-def jacobian_figure(records: list[dict[str, Any]]):
+def jacobian_figure(drawn: list[Drawn]):
     """The product of step Jacobians back from the last token (solid), which bounds the
     gradient's decay, beside the measured gradient ‖∂L/∂h‖ relative to the last token
     (dashed): at initialisation and after training; geometric mean over seeds."""
-    records = [r for r in _longest(records) if len(r.get("jacobian") or []) >= 2 and r.get("gradients")]
-    if not records:
+    drawn = [d for d in _longest(drawn) if len(d.record.probe("jacobian")) >= 2 and d.record.probe("gradients")]
+    if not drawn:
         return None
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    colors = _colors(r["model"] for r in records)
+    colors = _colors(d.model for d in drawn)
     for axis, moment, title in ((axes[0], 0, "at initialisation"), (axes[1], -1, "after training")):
-        for model in sorted({r["model"] for r in records}):
-            runs = [r for r in records if r["model"] == model]
-            products = [np.asarray(r["jacobian"][moment]["product"], dtype=float) for r in runs]
-            measured = [np.asarray(r["gradients"][moment]["norms"].get("forward", []), dtype=float) for r in runs]
+        for model in sorted({d.model for d in drawn}):
+            runs = [d.record for d in drawn if d.model == model]
+            products = [np.asarray(r.probe("jacobian")[moment]["product"], dtype=float) for r in runs]
+            measured = [np.asarray(r.probe("gradients")[moment]["norms"].get("forward", []), dtype=float) for r in runs]
             for curves, style, what in ((products, "-", "Jacobian product"), (measured, "--", "measured gradient")):
                 length = min(len(c) for c in curves)
                 if length == 0:
@@ -228,24 +224,24 @@ def jacobian_figure(records: list[dict[str, Any]]):
         axis.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("‖∂h_last/∂h_t‖ and ‖∂L/∂h_t‖ / ‖∂L/∂h_last‖ (log)")
     axes[1].legend(fontsize=7)
-    figure.suptitle(_title(records[0], "Jacobian product vs the measured gradient"))
+    figure.suptitle(_title(drawn[0], "Jacobian product vs the measured gradient"))
     return figure
 
 
-def trajectory_figure(records: list[dict[str, Any]]):
+def trajectory_figure(drawn: list[Drawn]):
     """Each model's state trajectories after training (first seed): a line per sequence on
     the first two principal components, its points coloured by step, a circle at step 0."""
-    firsts: dict[str, dict[str, Any]] = {}
-    for record in sorted(_longest(records), key=lambda r: r["seed"]):
-        if record.get("trajectory"):
-            firsts.setdefault(record["model"], record)
+    firsts: dict[str, Drawn] = {}
+    for d in sorted(_longest(drawn), key=lambda d: d.record.seed):
+        if d.record.probe("trajectory"):
+            firsts.setdefault(d.model, d)
     if not firsts:
         return None
     figure, axes = plt.subplots(1, len(firsts), figsize=(4.6 * len(firsts), 4.2), squeeze=False)
-    for axis, (model, record) in zip(axes[0], sorted(firsts.items()), strict=True):
-        trajectory = record["trajectory"][-1]
+    for axis, (model, d) in zip(axes[0], sorted(firsts.items()), strict=True):
+        trajectory = d.record.probe("trajectory")[-1]
         for points in trajectory["points"]:
-            xy = np.asarray(points, dtype=float)
+            xy = _two_columns(np.asarray(points, dtype=float))
             axis.plot(xy[:, 0], xy[:, 1], color="grey", linewidth=0.6, alpha=0.6)
             scatter = axis.scatter(xy[:, 0], xy[:, 1], c=np.arange(len(xy)), cmap="viridis", s=9)
             axis.scatter(xy[:1, 0], xy[:1, 1], facecolors="none", edgecolors="black", s=40)
@@ -258,32 +254,38 @@ def trajectory_figure(records: list[dict[str, Any]]):
     return figure
 
 
-def learning_curves(records: list[dict[str, Any]]):
-    records = [r for r in _longest(records) if r.get("history")]
-    if not records:
+def _two_columns(xy: np.ndarray) -> np.ndarray:
+    """Points with a second coordinate (zero where the state had one dimension only)."""
+    xy = xy.reshape(len(xy), -1)
+    return np.pad(xy, ((0, 0), (0, max(0, 2 - xy.shape[1]))))
+
+
+def learning_curves(drawn: list[Drawn]):
+    drawn = [d for d in _longest(drawn) if d.record.history]
+    if not drawn:
         return None
-    metric = records[0]["metric"]
+    metric = drawn[0].record.metric
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
-    colors = _colors(r["model"] for r in records)
+    colors = _colors(d.model for d in drawn)
     by_model = defaultdict(list)
-    for record in records:
-        by_model[record["model"]].append(record["history"])
+    for d in drawn:
+        by_model[d.model].append(d.record.history)
     for model, histories in sorted(by_model.items()):
         steps = [h["step"] for h in histories[0]]
-        values = np.array([[h[f"valid_{metric}"] for h in history][: len(steps)] for history in histories])
+        values = np.array([[h[f"valid_{metric.name}"] for h in history][: len(steps)] for history in histories])
         axis.plot(steps, np.nanmean(values, axis=0), color=colors[model], label=model, linewidth=1.6)
-    _reference_lines(axis, records[0])
+    _reference_lines(axis, drawn[0].record)
     axis.set_xlabel("training step")
-    _metric_axis(axis, "validation", metric, records[0].get("higher_is_better", metric == "accuracy"), scaled=False)
+    _metric_axis(axis, "validation", metric, scaled=False)
     axis.legend(fontsize=8)
     axis.grid(True, alpha=0.3)
-    axis.set_title(_title(records[0], "learning curves"))
+    axis.set_title(_title(drawn[0], "learning curves"))
     return figure
 
 
-def horizon_figure(frame: pd.DataFrame, example: dict[str, Any]):
-    metric = example["metric"]
-    column = f"test_{metric}"
+def horizon_figure(frame: pd.DataFrame, example: Drawn):
+    metric = example.record.metric
+    column = f"test_{metric.name}"
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
     colors = _colors(frame["model"])
     for model, cells in sorted(frame.groupby("model")):
@@ -297,36 +299,36 @@ def horizon_figure(frame: pd.DataFrame, example: dict[str, Any]):
             color=colors[model],
             label=model,
         )
-    _reference_lines(axis, example)
+    _reference_lines(axis, example.record)
     axis.set_xscale("log")
-    axis.set_xlabel(f"sequence length {example.get('length_option', 'T')} (log)")
-    _metric_axis(axis, "test", metric, higher_is_better(frame), scaled=False)
+    axis.set_xlabel(f"sequence length {example.record.length_option or 'T'} (log)")
+    _metric_axis(axis, "test", metric, scaled=False)
     axis.legend(fontsize=8)
     axis.grid(True, alpha=0.3)
-    axis.set_title(f"{example['setup']}: memory horizon")
+    axis.set_title(f"{example.setup}: memory horizon")
     return figure
 
 
-def _metric_axis(axis, split: str, metric: str, higher_better: bool, scaled: bool = True) -> None:
-    """Label the metric's axis; a metric where lower is better (an error) spans decades, so it
-    gets a log axis. ``scaled``: accuracy is drawn in percent."""
-    unit = " (%)" if scaled and metric == "accuracy" else ""
-    axis.set_ylabel(f"{split} {metric}{unit}" + ("" if higher_better else " (log)"))
-    if not higher_better:
+def _metric_axis(axis, split: str, metric: Metric, scaled: bool = True) -> None:
+    """Label the metric's axis as declared: its unit when drawn scaled, a log axis for a
+    metric that spans decades."""
+    unit = f" ({metric.unit})" if scaled and metric.unit else ""
+    axis.set_ylabel(f"{split} {metric.name}{unit}" + (" (log)" if metric.log_axis else ""))
+    if metric.log_axis:
         axis.set_yscale("log")
 
 
-def _reference_lines(axis, record: dict[str, Any]) -> None:
-    if record.get("chance") is not None:
-        axis.axhline(record["chance"], color="grey", linestyle="--", linewidth=1, label="chance")
-    if record.get("solved_threshold") is not None:
-        axis.axhline(record["solved_threshold"], color="green", linestyle=":", linewidth=1, label="solved")
+def _reference_lines(axis, record: Record) -> None:
+    if record.chance is not None:
+        axis.axhline(record.chance, color="grey", linestyle="--", linewidth=1, label="chance")
+    if record.solved_threshold is not None:
+        axis.axhline(record.solved_threshold, color="green", linestyle=":", linewidth=1, label="solved")
 
 
-def _title(record: dict[str, Any], what: str) -> str:
-    length = _length(record)
-    at = f", {length[0]}={length[1]}" if length and length[1] is not None else ""
-    return f"{record['setup']}{at}: {what}"
+def _title(drawn: Drawn, what: str) -> str:
+    record = drawn.record
+    at = f", {record.length_option}={record.length}" if record.length_option and record.length is not None else ""
+    return f"{drawn.setup}{at}: {what}"
 
 
 def _colors(models: Iterable[str]) -> dict[str, Any]:

@@ -39,6 +39,20 @@ def atomic_write(path: Path, write: Callable[[Path], None], fsync: bool = False)
     return path
 
 
+def remove_stale_temporaries(folder: Path, before: float) -> list[Path]:
+    """Remove the temporary files `atomic_write` left in ``folder`` (a writer killed
+    mid-write) that were last modified before ``before`` (a time.time() value)."""
+    removed = []
+    for path in folder.glob(".*.tmp"):
+        try:
+            if path.stat().st_mtime < before:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # another process removed it first
+            continue
+    return removed
+
+
 def write_outputs(directory: Path, what: str, writes: dict[Path, Callable[[Path], None]]) -> list[Path]:
     """Write several report files atomically; a failure is one clear error that says the
     stored results are untouched."""

@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from bench.config import Cell, expand
+from bench.cell import Cell
 from bench.errors import ConfigError
+from bench.planner import expand
 from bench.plugins import tasks
 
 

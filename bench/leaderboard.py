@@ -2,8 +2,9 @@
 95% confidence interval and rank; every pairwise comparison with its p-value; and the
 tuning table that shows how sensitive each model is to its tuned settings.
 
-All of them read the flat frame of `bench.report.load_results`; the leaderboard and the
-comparisons see only the selected cells (`bench.report.chosen`), the tuning table sees all.
+All of them read the labelled frame of `bench.results` and the metrics' declarations; the
+leaderboard and the comparisons see only the selected cells (`bench.results.chosen`), the
+tuning table sees all.
 """
 
 from __future__ import annotations
@@ -14,50 +15,33 @@ import numpy as np
 import pandas as pd
 
 from bench import stats
+from bench.metrics import Metric
+from bench.tables import Metrics, experiments, first_present
 
 
-def higher_is_better(cells: pd.DataFrame) -> bool:
-    """Whether the cells' task ranks a larger headline metric higher, as their records say."""
-    declared = cells["higher_is_better"].dropna()
-    return bool(declared.iloc[0]) if len(declared) else cells["metric"].iloc[0] == "accuracy"
-
-
-def _samples(cells: pd.DataFrame, metric: str) -> dict[str, list[float]]:
+def _samples(cells: pd.DataFrame, metric: Metric) -> dict[str, list[float]]:
     """Each model's test metric over its seeds (finite values: a diverged seed's status says so)."""
     return {
-        model: [v for v in group[f"test_{metric}"].astype(float) if np.isfinite(v)]
+        model: [v for v in group[f"test_{metric.name}"].astype(float) if np.isfinite(v)]
         for model, group in cells.groupby("model", sort=True)
     }
 
 
-def _form(metric: str) -> tuple[float, str]:
-    """Scale and format of a metric in tables: accuracy in percent, others to 3 digits."""
-    return (100.0, ".2f") if metric == "accuracy" else (1.0, ".3g")
-
-
-def first_present(values: pd.Series) -> object:
-    """The first value that is not missing, or None."""
-    present = values.dropna()
-    return present.iloc[0] if len(present) else None
-
-
-def leaderboard_table(frame: pd.DataFrame) -> pd.DataFrame:
+def leaderboard_table(frame: pd.DataFrame, metrics: Metrics) -> pd.DataFrame:
     """Per experiment and model: rank, budget (hidden size, encoder and model parameters,
     state size), the selected setting, the test metric's mean ± 95% CI, and for probes the
     solved fraction with its Wilson 95% CI. Best first."""
     rows = []
-    for experiment, cells in frame[frame["status"] != "error"].groupby("experiment", sort=False):
-        metric = cells["metric"].iloc[0]
-        better = higher_is_better(cells)
+    for experiment, metric, cells in experiments(frame, metrics):
+        better = metric.higher_is_better
         samples = _samples(cells, metric)
         ranks = stats.ranks(samples, better)
-        scale, form = _form(metric)
         for model, group in cells.groupby("model", sort=True):
             summary = stats.mean_ci(samples[model])
             half = (summary["ci_high"] - summary["ci_low"]) / 2
-            shown = f"{scale * summary['mean']:{form}}" if summary["n"] else "–"
+            shown = metric.show(summary["mean"], detail=True) if summary["n"] else "–"
             if summary["n"] > 1:
-                shown += f" ± {scale * half:{form}}"
+                shown += f" ± {metric.show(half, detail=True)}"
             row = {
                 "experiment": experiment,
                 "arch": model,
@@ -67,7 +51,7 @@ def leaderboard_table(frame: pd.DataFrame) -> pd.DataFrame:
                 "params": first_present(group["params"]),
                 "state": first_present(group["state_size"]),
                 "selected": first_present(group["setting"]) or "–",
-                f"test {metric}{' %' if scale == 100 else ''} (mean ± 95% CI)": shown,
+                f"test {metric.titled} (mean ± 95% CI)": shown,
                 "n": summary["n"],
                 "_best_first": -summary["mean"] if better else summary["mean"],
             }
@@ -91,18 +75,17 @@ def leaderboard_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=["_experiment", "_best_first"]).set_index(["experiment", "arch"])
 
 
-def comparisons_table(frame: pd.DataFrame) -> pd.DataFrame:
+def comparisons_table(frame: pd.DataFrame, metrics: Metrics) -> pd.DataFrame:
     """Every pair of models in each experiment: ``diff`` = mean(a) - mean(b) of the test
     metric (in its own units), its 95% CI, and Welch's t-test p-value."""
     rows = []
-    for experiment, cells in frame[frame["status"] != "error"].groupby("experiment", sort=False):
-        metric = cells["metric"].iloc[0]
+    for experiment, metric, cells in experiments(frame, metrics):
         samples = _samples(cells, metric)
         for a, b in itertools.combinations(sorted(samples), 2):
             rows.append(
                 {
                     "experiment": experiment,
-                    "metric": metric,
+                    "metric": metric.name,
                     "a": a,
                     "b": b,
                     **stats.compare(samples[a], samples[b]),
@@ -114,25 +97,27 @@ def comparisons_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def tuning_table(frame: pd.DataFrame) -> pd.DataFrame:
+def tuning_table(frame: pd.DataFrame, metrics: Metrics) -> pd.DataFrame:
     """Per experiment and model, every tuned setting's mean validation metric ± std over
     seeds, and which one was selected (by that mean alone)."""
     rows = []
-    tuned = frame[(frame["setting"] != "") & (frame["status"] != "error")]
-    for (experiment, model), cells in tuned.groupby(["experiment", "model"], sort=False):
-        metric = cells["metric"].iloc[0]
-        scale, form = _form(metric)
-        for setting, group in cells.groupby("setting", sort=False):
-            summary = stats.mean_ci(group[f"valid_{metric}"].astype(float))
-            spread = f" ± {scale * summary['std']:{form}}" if summary["n"] > 1 else ""
-            value = f"{scale * summary['mean']:{form}}{spread} (n={summary['n']})" if summary["n"] else "– (diverged)"
-            rows.append(
-                {
-                    "experiment": experiment,
-                    "arch": model,
-                    "setting": setting,
-                    f"valid {metric}{' %' if scale == 100 else ''}": value,
-                    "selected": "yes" if group["selected"].all() else "",
-                }
-            )
+    for experiment, metric, cells in experiments(frame[frame["setting"] != ""], metrics):
+        for model, by_model in cells.groupby("model", sort=False):
+            for setting, group in by_model.groupby("setting", sort=False):
+                rows.append(_tuning_row(experiment, model, setting, group, metric))
     return pd.DataFrame(rows).set_index(["experiment", "arch", "setting"]) if rows else pd.DataFrame()
+
+
+def _tuning_row(experiment: str, model: str, setting: str, group: pd.DataFrame, metric: Metric) -> dict[str, str]:
+    summary = stats.mean_ci(group[f"valid_{metric.name}"].astype(float))
+    spread = f" ± {metric.show(summary['std'], detail=True)}" if summary["n"] > 1 else ""
+    value = (
+        f"{metric.show(summary['mean'], detail=True)}{spread} (n={summary['n']})" if summary["n"] else "– (diverged)"
+    )
+    return {
+        "experiment": experiment,
+        "arch": model,
+        "setting": setting,
+        f"valid {metric.titled}": value,
+        "selected": "yes" if group["selected"].all() else "",
+    }

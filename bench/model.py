@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from bench.architecture import Architecture, output_violation
-from bench.config import Cell
+from bench.cell import Cell
 from bench.errors import PluginError
 from bench.task import Task, TaskData
 

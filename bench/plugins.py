@@ -1,8 +1,12 @@
 """The plugin manager: built-in plugins by explicit name, installed ones from entry points.
 
-`plugin_manager()` is created once per process. `architectures()` and `tasks()` ask every
-registered plugin each time they are called, so a plugin registered at run time (a test, a
-notebook) shows up at once.
+rnnbench's own features (the four architectures, the tasks, the probes, the executors, the
+trackers) are registered as internal plugins, through the same hooks a third party uses.
+
+`plugin_manager()` is created once per process. The registries (`architectures()`,
+`tasks()`, and `bench.probe.probes()`, `bench.executors.executors()`,
+`bench.trackers.trackers()`) ask every registered plugin each time they are called, so a
+plugin registered at run time (a test, a notebook) shows up at once.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import pluggy
 from bench import hookspecs
 from bench.architecture import Architecture
 from bench.errors import PluginError
+from bench.record import NOT_INSTALLED, PluginSource
 from bench.registry import Registry
 from bench.task import Task
 
 ENTRY_POINT_GROUP = "rnnbench"
+DISTRIBUTION = "rnnbench"  # the distribution of the built-in plugins
 
 # Built-in plugins, registered under these names in this order.
 BUILTIN_PLUGINS = {
@@ -37,6 +43,9 @@ BUILTIN_PLUGINS = {
     "copy": "tasks.copy",
     "selective_copy": "tasks.selective_copy",
     "mqar": "tasks.mqar",
+    "rnnbench-probes": "bench.builtin_probes",
+    "rnnbench-executors": "bench.executors",
+    "rnnbench-trackers": "bench.trackers",
 }
 
 
@@ -52,8 +61,19 @@ def plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
+@functools.cache
+def _entry_point_distributions() -> dict[str, tuple[str, str]]:
+    """Plugin name -> (distribution, version) of every installed entry point."""
+    found = {}
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.dist is not None:
+            found[entry_point.name] = (entry_point.dist.name, entry_point.dist.version)
+    return found
+
+
 def load_entry_points(pm: pluggy.PluginManager) -> None:
     """Import and register every plugin of the ``rnnbench`` entry-point group."""
+    _entry_point_distributions.cache_clear()
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if pm.get_plugin(entry_point.name) is not None:
             raise PluginError(
@@ -78,19 +98,47 @@ def check_hooks(pm: pluggy.PluginManager) -> None:
     except pluggy.PluginValidationError as exc:
         raise PluginError(
             f"plugin '{pm.get_name(exc.plugin)}' implements a hook rnnbench does not define: "
-            f"{exc}. Known hooks: {', '.join(_hook_names())}."
+            f"{exc}. Known hooks: {', '.join(hook_names())}."
         ) from exc
 
 
 def register(plugin: Any, name: str) -> None:
-    """Register a plugin at run time (tests, notebooks) and check its hooks."""
+    """Register a plugin at run time (tests, notebooks) and check it as an installed one is
+    checked: its hooks exist, each returns what it must, and no name clashes with another
+    plugin's. A plugin already registered under ``name`` is replaced (re-running a notebook
+    cell registers the same plugin again). On any problem nothing is registered."""
+    if not isinstance(name, str) or not name:
+        raise PluginError(f"register_plugin needs a plugin name (a non-empty string), got {name!r}")
+    marker = f"{hookspecs.PROJECT}_impl"  # what bench.hookimpl sets on a function
+    if not any(hasattr(getattr(plugin, attribute, None), marker) for attribute in dir(plugin)):
+        raise PluginError(
+            f"{plugin!r} implements no rnnbench hook: decorate functions named after the hooks with "
+            f"@bench.hookimpl ({', '.join(hook_names())})"
+        )
     pm = plugin_manager()
-    pm.register(plugin, name=name)
+    previous = pm.get_plugin(name)
+    if previous is not None:
+        if previous is not plugin and name in BUILTIN_PLUGINS:
+            raise PluginError(f"'{name}' is the name of a built-in plugin; register yours under another name")
+        pm.unregister(name=name)
+    try:
+        pm.register(plugin, name=name)
+    except ValueError as exc:  # pluggy: this very object is registered under another name
+        _restore(pm, previous, name)
+        raise PluginError(f"cannot register plugin '{name}': {exc}") from None
     try:
         check_hooks(pm)
+        for collect_all in registries():
+            collect_all()
     except PluginError:
         pm.unregister(plugin)
+        _restore(pm, previous, name)
         raise
+
+
+def _restore(pm: pluggy.PluginManager, previous: Any, name: str) -> None:
+    if previous is not None and pm.get_plugin(name) is None:
+        pm.register(previous, name=name)
 
 
 def unregister(name: str) -> None:
@@ -98,14 +146,25 @@ def unregister(name: str) -> None:
 
 
 def architectures() -> Registry[Architecture]:
-    return _collect("rnnbench_register_architectures", "architecture", Architecture)
+    return collect("rnnbench_register_architectures", "architecture", Architecture)
 
 
 def tasks() -> Registry[Task]:
-    return _collect("rnnbench_register_tasks", "task", Task)
+    return collect("rnnbench_register_tasks", "task", Task)
 
 
-def _collect(hook_name: str, kind: str, expected: type) -> Registry:
+def registries() -> list:
+    """Every registry's collecting function (for checking a newly registered plugin)."""
+    from bench.executors import executors
+    from bench.probe import probes
+    from bench.trackers import trackers
+
+    return [architectures, tasks, probes, executors, trackers]
+
+
+def collect(hook_name: str, kind: str, expected: type) -> Registry:
+    """The items every plugin returns from ``hook_name``, each checked to be an ``expected``
+    (and valid, when it has a ``validate()``), by unique name."""
     registry: Registry = Registry(kind)
     hook = getattr(plugin_manager().hook, hook_name)
     # Call each implementation ourselves (oldest registration first) so that every item
@@ -134,10 +193,28 @@ def _collect(hook_name: str, kind: str, expected: type) -> Registry:
     return registry
 
 
+def source(plugin: str) -> PluginSource:
+    """Where the plugin registered as ``plugin`` comes from: rnnbench itself, an installed
+    distribution (with its version), or a run-time registration (not installed)."""
+    if plugin in BUILTIN_PLUGINS:
+        return PluginSource(plugin, DISTRIBUTION, _version(DISTRIBUTION))
+    installed = _entry_point_distributions().get(plugin)
+    if installed is not None:
+        return PluginSource(plugin, *installed)
+    return PluginSource(plugin, NOT_INSTALLED, None)
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def _distribution(entry_point: importlib.metadata.EntryPoint) -> str:
     dist = entry_point.dist
     return f"distribution '{dist.name} {dist.version}'" if dist else "an unknown distribution"
 
 
-def _hook_names() -> list[str]:
+def hook_names() -> list[str]:
     return [name for name in vars(hookspecs) if name.startswith("rnnbench_")]

@@ -118,10 +118,9 @@ def summarize(profile: list[float]) -> dict[str, float]:
     return {"decay_per_step": decay, "half_life": half_life, "first_to_last": first_to_last}
 
 
-def profile_record(step: int, profiles: dict[str, list[float]], init: dict[str, Any]) -> dict[str, Any]:
+def profile_record(profiles: dict[str, list[float]], init: dict[str, Any]) -> dict[str, Any]:
     """One stored gradient profile, with its summaries and the initialisation it was taken under."""
     return {
-        "step": step,
         "init": init,
         "norms": profiles,
         "summary": {name: summarize(values) for name, values in profiles.items()},

@@ -1,32 +1,37 @@
-"""Run one cell: prepare data, build the model, train, validate, test, measure.
+"""Run one cell: prepare data, build the model, train, validate, test, measure; build its record.
 
-The result is a plain dict (the store writes it as JSON). A loss or gradient that becomes
-NaN/inf ends training with status "diverged": a result, reported like any other.
+A loss or gradient that becomes NaN/inf ends training with status "diverged": a result,
+reported like any other. A plugin's bug or another exception inside the cell becomes a
+record with status "error" (`execute`). A probe that fails is named in the record's
+``probe_errors``; the cell goes on.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
 from bench import faults
-from bench.batching import Batch, batch_order, iterate_batches, padding_fraction
+from bench.batching import Batch, batch_order, first_sequences, iterate_batches, padding_fraction
 from bench.budget import count_parameters
-from bench.config import Cell
+from bench.cell import Cell
 from bench.environment import cpu_count, environment, resolve_device
-from bench.gates import gate_profile
-from bench.jacobian import jacobian_spectrum
+from bench.errors import ConfigError, DataError
 from bench.meter import Stopwatch, ThroughputMeter, peak_memory_mb
 from bench.model import SequenceModel, build_model
-from bench.plugins import architectures, tasks
-from bench.probes import gradient_profile, profile_record
+from bench.plugins import architectures, source, tasks
+from bench.probe import Probe, ProbeContext, probes
+from bench.record import PluginSource, Record
 from bench.task import SequenceSet, Task, TaskData
-from bench.trajectory import state_trajectory
+from bench.trackers import Fanout, Tracker
 
 # Called with (task, options, seed) for the data of a cell; lets a suite reuse data across cells.
 DataSource = Callable[[Task, dict, int], TaskData]
@@ -42,11 +47,36 @@ def prepare_data(task: Task, options: dict, seed: int) -> TaskData:
     return task.prepare(options, seed)
 
 
-def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool = False) -> dict[str, Any]:
+def execute(
+    cell: Cell,
+    data_source: DataSource = prepare_data,
+    progress: bool = False,
+    track: tuple[str, ...] = (),
+    folder: Path | None = None,
+) -> Record:
+    """One cell's record. A plugin's bug or a numerical failure becomes a record with status
+    "error"; wrong input (ConfigError, DataError) is raised: every other cell would fail too.
+    ``track``: the trackers (by name) that follow the cell, writing under ``folder``."""
+    tracker = Fanout(track, folder or Path(".")) if track else None
+    if tracker is not None:
+        tracker.start(cell.id, cell.config())
+    try:
+        record = run_cell(cell, data_source=data_source, progress=progress, tracker=tracker)
+    except (ConfigError, DataError):
+        raise
+    except Exception as exc:
+        record = failed_record(cell, exc)
+    if tracker is not None:
+        tracker.end(record)
+    return record
+
+
+def run_cell(
+    cell: Cell, data_source: DataSource = prepare_data, progress: bool = False, tracker: Tracker | None = None
+) -> Record:
     """Train and evaluate one cell; return its record."""
     started = time.perf_counter()
-    arch_registry, task_registry = architectures(), tasks()
-    arch, task = arch_registry.get(cell.arch), task_registry.get(cell.task)
+    arch, task = architectures().get(cell.arch), tasks().get(cell.task)
     run = cell.run
     device = resolve_device(run.device)
     threads = run.threads or cpu_count()
@@ -57,7 +87,7 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
     data = data_source(task, dict(cell.task_options), cell.seed)
     torch.manual_seed(cell.seed)
     model = build_model(task, arch, data, cell).to(device)
-    trainer = Trainer(model, task, data, cell, device, progress)
+    trainer = Trainer(model, task, data, cell, device, progress, tracker)
     trainer.train()
     test = trainer.evaluate_best(data.test)
     # length generalisation: the same weights on test data generated at other lengths
@@ -65,44 +95,39 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
         str(length): trainer.evaluate(task.prepare({**cell.task_options, task.length_option: length}, cell.seed).test)
         for length in run.eval_length_values()
     }
-
-    headline = test.get(task.metric, math.nan)
-    return {
-        "id": cell.id,
-        "status": trainer.status,
-        "error": trainer.error,
-        "arch": cell.arch,
-        "task": cell.task,
-        "seed": cell.seed,
-        "plugins": {"arch": arch_registry.plugin_of(cell.arch), "task": task_registry.plugin_of(cell.task)},
-        "config": cell.config(),
-        "metric": task.metric,
-        "higher_is_better": task.higher_is_better,
-        "length_option": task.length_option,
-        "chance": task.chance(data),
-        "solved_threshold": task.solved_threshold,
-        "solved": task.is_solved(headline),
-        "test": test,
-        "test_at_length": test_at_length,
-        "valid": trainer.best_valid,
-        "best_step": trainer.best_step,
-        "steps": trainer.step,
-        "history": trainer.history,
-        "gradients": trainer.profiles,
-        "gates": trainer.gates,
-        "jacobian": trainer.jacobians,
-        "trajectory": trainer.trajectories,
-        "throughput": {
+    return Record(
+        id=cell.id,
+        status=trainer.status,
+        error=trainer.error,
+        arch=cell.arch,
+        task=cell.task,
+        seed=cell.seed,
+        config=cell.config(),
+        plugins=plugin_sources(cell),
+        metrics=task.metric_declarations,
+        length_option=task.length_option,
+        chance=task.chance(data),
+        solved_threshold=task.solved_threshold,
+        solved=task.is_solved(test.get(task.metric, math.nan)),
+        test=test,
+        test_at_length=test_at_length,
+        valid=trainer.best_valid,
+        best_step=trainer.best_step,
+        steps=trainer.step,
+        history=trainer.history,
+        probes=trainer.probed,
+        probe_errors=trainer.probe_errors,
+        throughput={
             **trainer.train_meter.summary("train"),
             **trainer.eval_meter.summary("eval"),
             "peak_memory_mb": peak_memory_mb(device),
         },
-        "params": count_parameters(model),
-        "encoder_params": count_parameters(model.encoder),
-        "state_size": getattr(model.encoder, "state_size", None),
-        "tuned": list(cell.tuned),
-        "match": cell.match,
-        "data": {
+        params=count_parameters(model),
+        encoder_params=count_parameters(model.encoder),
+        state_size=getattr(model.encoder, "state_size", None),
+        tuned=list(cell.tuned),
+        match=cell.match,
+        data={
             **data.info,
             "train_size": len(data.train),
             "valid_size": len(data.valid),
@@ -113,23 +138,65 @@ def run_cell(cell: Cell, data_source: DataSource = prepare_data, progress: bool 
                 batch_order(data.train.lengths, run.batch_size, torch.Generator().manual_seed(cell.seed)),
             ),
         },
-        "train_seconds": trainer.train_seconds,
-        "probe_seconds": trainer.probe_seconds,
-        "eval_seconds": trainer.eval_seconds,
-        "wall_seconds": time.perf_counter() - started,
-        "environment": environment(device, threads),
+        train_seconds=trainer.train_seconds,
+        probe_seconds=trainer.probe_seconds,
+        eval_seconds=trainer.eval_seconds,
+        wall_seconds=time.perf_counter() - started,
+        environment=environment(device, threads),
+        finished=now(),
+    )
+
+
+def failed_record(cell: Cell, exc: BaseException) -> Record:
+    """The record of a cell that raised: what happened, where, and the cell's configuration."""
+    task = tasks().get(cell.task)
+    return Record(
+        id=cell.id,
+        status="error",
+        error=f"{type(exc).__name__}: {exc}",
+        traceback="".join(traceback.format_exception(exc)),
+        arch=cell.arch,
+        task=cell.task,
+        seed=cell.seed,
+        config=cell.config(),
+        plugins=plugin_sources(cell),
+        metrics=task.metric_declarations,
+        length_option=task.length_option,
+        solved_threshold=task.solved_threshold,
+        tuned=list(cell.tuned),
+        match=cell.match,
+        finished=now(),
+    )
+
+
+def plugin_sources(cell: Cell) -> dict[str, PluginSource]:
+    return {
+        "arch": source(architectures().plugin_of(cell.arch)),
+        "task": source(tasks().plugin_of(cell.task)),
     }
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 class Trainer:
     """The training loop of one cell and what it measures along the way."""
 
     def __init__(
-        self, model: SequenceModel, task: Task, data: TaskData, cell: Cell, device: torch.device, progress: bool
+        self,
+        model: SequenceModel,
+        task: Task,
+        data: TaskData,
+        cell: Cell,
+        device: torch.device,
+        progress: bool,
+        tracker: Tracker | None = None,
     ) -> None:
         self.model, self.task, self.data, self.cell, self.device = model, task, data, cell, device
         self.run = cell.run
         self.progress = progress
+        self.tracker = tracker
         self.steps_per_epoch = math.ceil(len(data.train) / self.run.batch_size)
         self.total_steps = self.run.max_steps or self.run.epochs * self.steps_per_epoch
         self.eval_every = self.run.eval_every or self.steps_per_epoch
@@ -150,19 +217,17 @@ class Trainer:
         self.train_meter = ThroughputMeter(warmup=self.run.warmup_steps)
         self.eval_meter = ThroughputMeter(warmup=1)
         self.train_seconds = 0.0
-        self.probe_seconds = 0.0  # gradient profiles, outside train_seconds
+        self.probe_seconds = 0.0  # every probe, outside train_seconds
         self.eval_seconds = 0.0  # whole evaluation passes (batching and scoring included)
-        self.profiles: list[dict[str, Any]] = []
-        self.gates: list[dict[str, Any]] = []  # gate profiles at initialisation and after training
-        self.jacobians: list[dict[str, Any]] = []  # Jacobian spectra, when jacobian_batch > 0
-        self.trajectories: list[dict[str, Any]] = []  # a few sequences' states, projected on 2 axes
-        self.probe_batch = _first(data.valid, self.run.probe_batch)
+        self.probes: list[Probe] = [probe for _, probe, _ in probes()]
+        self.probed: dict[str, list[dict[str, Any]]] = {probe.key: [] for probe in self.probes}
+        self.probe_errors: dict[str, str] = {}
+        self.probe_batch = first_sequences(data.valid, self.run.probe_batch)
         self.probe_steps = _spread(self.total_steps, self.run.probe_points)
 
     def train(self) -> None:
         generator = torch.Generator().manual_seed(self.cell.seed)
-        self._probe()
-        self._probe_dynamics()
+        self._probe("init")
         self._validate(train_loss=math.nan)
         bar = tqdm(total=self.total_steps, desc=self.cell.id, leave=False, disable=not self.progress)
         loss_sum, loss_count = 0.0, 0
@@ -178,7 +243,7 @@ class Trainer:
                     break
                 loss_sum, loss_count = loss_sum + loss, loss_count + 1
                 if self.step in self.probe_steps:
-                    self._probe()
+                    self._probe("during")
                 if self.step % self.eval_every == 0 or self.step == self.total_steps:
                     self._validate(train_loss=loss_sum / loss_count)
                     bar.set_postfix({self.task.metric: f"{self.history[-1]['valid_' + self.task.metric]:.4g}"})
@@ -186,7 +251,7 @@ class Trainer:
                 if self.step >= self.total_steps:
                     break
         bar.close()
-        self._probe_dynamics()
+        self._probe("end")
 
     def _train_step(self, batch: Batch) -> tuple[float, float]:
         """One optimiser step (skipped when the loss or gradient is not finite); returns the
@@ -213,35 +278,37 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, split: SequenceSet) -> dict[str, float]:
+        """The loss and every metric the task declares, each averaged over ``split``."""
         started = time.perf_counter()
         self.model.eval()
-        loss_sum = score_sum = 0.0
+        sums: dict[str, float] = {}
         for batch in iterate_batches(split, self.run.batch_size):
             batch = batch.to(self.device)
             with Stopwatch(self.device) as watch, precision_context(self.device, self.run.precision):
                 output = self.model(batch.inputs, batch.lengths).float()
             self.eval_meter.add(watch.seconds, batch.tokens, len(batch.lengths))
-            loss_sum += float(self.task.loss(output, batch.targets).double().sum())
-            score_sum += float(self.task.score(output, batch.targets).double().sum())
+            per_sample = {"loss": self.task.loss(output, batch.targets), **self.task.scores(output, batch.targets)}
+            for name, values in per_sample.items():
+                sums[name] = sums.get(name, 0.0) + float(values.double().sum())
         self.eval_seconds += time.perf_counter() - started
-        return {"loss": loss_sum / len(split), self.task.metric: score_sum / len(split)}
+        return {name: total / len(split) for name, total in sums.items()}
 
     def _validate(self, train_loss: float) -> None:
         valid = self.evaluate(self.data.valid)
         value = valid[self.task.metric]
-        self.history.append(
-            {
-                "step": self.step,
-                "epoch": self.step / self.steps_per_epoch,
-                "train_loss": train_loss,
-                "valid_loss": valid["loss"],
-                f"valid_{self.task.metric}": value,
-                "train_seconds": self.train_seconds,
-            }
-        )
+        point = {
+            "step": self.step,
+            "epoch": self.step / self.steps_per_epoch,
+            "train_loss": train_loss,
+            "valid_loss": valid["loss"],
+            **{f"valid_{name}": valid[name] for name in valid if name != "loss"},
+            "train_seconds": self.train_seconds,
+        }
+        self.history.append(point)
+        if self.tracker is not None:
+            self.tracker.log(self.step, _finite_numbers(point))
         best = self.best_valid.get(self.task.metric)
-        better = best is None or (value > best if self.task.higher_is_better else value < best)
-        if math.isfinite(value) and better:
+        if math.isfinite(value) and (best is None or self.task.headline.better(value, best)):
             self.best_valid, self.best_step = valid, self.step
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
@@ -251,38 +318,35 @@ class Trainer:
             self.model.load_state_dict(self.best_state)
         return self.evaluate(split)
 
-    def _probe_dynamics(self) -> None:
-        """Gate profile, state trajectory and (when asked for) Jacobian spectrum of the
-        current weights."""
-        started = time.perf_counter()
-        batch = self.probe_batch.to(self.device)
-        profile = gate_profile(self.model, batch)
-        if profile:
-            self.gates.append({"step": self.step, "gates": profile})
-        trajectory = state_trajectory(self.model, batch)
-        if trajectory:
-            self.trajectories.append({"step": self.step, **trajectory})
-        if self.run.jacobian_batch:
-            batch = _first(self.data.valid, self.run.jacobian_batch).to(self.device)
-            spectrum = jacobian_spectrum(self.model, batch)
-            if spectrum:
-                self.jacobians.append({"step": self.step, **spectrum})
-        self.probe_seconds += time.perf_counter() - started
+    def _probe(self, moment: str) -> None:
+        """Every probe that runs at ``moment``; a probe that raises is recorded and not run again."""
+        context = ProbeContext(
+            model=self.model,
+            task=self.task,
+            data=self.data,
+            batch=self.probe_batch.to(self.device),
+            step=self.step,
+            seed=self.cell.seed,
+            run=self.run,
+            arch_options=dict(self.cell.arch_options),
+            device=self.device,
+        )
+        for probe in self.probes:
+            if moment not in probe.when or probe.name in self.probe_errors:
+                continue
+            started = time.perf_counter()
+            try:
+                measured = probe.measure(context)
+            except Exception as exc:
+                self.probe_errors[probe.name] = f"{type(exc).__name__}: {exc} (at step {self.step})"
+                measured = None
+            if measured is not None:
+                self.probed[probe.key].append({"step": self.step, **measured})
+            self.probe_seconds += time.perf_counter() - started
 
-    def _probe(self) -> None:
-        started = time.perf_counter()
-        profiles = gradient_profile(self.model, self.task, self.probe_batch.to(self.device))
-        init = {"seed": self.cell.seed, "arch_options": dict(self.cell.arch_options)}
-        self.profiles.append(profile_record(self.step, profiles, init))
-        self.probe_seconds += time.perf_counter() - started
 
-
-def _first(split: SequenceSet, count: int) -> Batch:
-    """The first ``count`` sequences of a split as one batch: the same every probe."""
-    lengths = split.lengths[:count]
-    longest = int(lengths.max())
-    targets = split.targets[:count, :longest] if split.targets.dim() == 2 else split.targets[:count]
-    return Batch(split.inputs[:count, :longest], lengths, targets)
+def _finite_numbers(values: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in values.items() if isinstance(v, int | float) and k != "step" and math.isfinite(v)}
 
 
 def _spread(total: int, points: int) -> set[int]:

@@ -1,52 +1,31 @@
 """The results store: ``<dir>/cells/<cell id>.json``, one record per cell.
 
 Records are written atomically (`bench.files.atomic_write`), so a reader or a crash never
-sees half a record. They are strict JSON: non-finite floats are written as the strings
-``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (what JavaScript's ``Number()`` reads back)
-and mapped back to floats when read; records written with bare ``NaN`` still load.
+sees half a record. They are strict JSON (`bench.record.to_strict_json`); records written
+with bare ``NaN`` still load.
 
-Every record is validated when it is read. A damaged file (not JSON, not a record, an id
-that is not its file name, a copy) is skipped and named in a warning that says what to do;
-it is never deleted. When its cell is computed again, the damaged file is kept beside the
-new record as ``<id>.json.damaged``.
+Every file is read through `bench.record.Record.from_json`: upgraded from its format and
+validated. A damaged file (not JSON, not a record, an id that is not its file name, a copy)
+is skipped and named in a warning that says what to do; it is never deleted. When its cell
+is computed again, the damaged file is kept beside the new record as ``<id>.json.damaged``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bench import faults
 from bench.errors import RnnbenchError
-from bench.files import atomic_write
-
-STATUSES = ("ok", "diverged", "error")
-NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-# The parts of a record that readers index into, and the type each must have.
-FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
-    "id": str,
-    "status": str,
-    "arch": str,
-    "task": str,
-    "seed": int,
-    "config": dict,
-    "test": dict,
-    "valid": dict,
-    "throughput": dict,
-    "gradients": list,
-    "gates": list,
-    "jacobian": list,
-    "trajectory": list,
-    "history": list,
-}
-REQUIRED = ("id", "status", "arch", "task", "seed")
+from bench.files import atomic_write, remove_stale_temporaries
+from bench.probe import probe_checks
+from bench.record import ProbeCheck, Record, RecordError
 
 
 class StoreWarning(UserWarning):
@@ -57,8 +36,9 @@ class StoreWarning(UserWarning):
 class Scan:
     """What a results folder holds: its valid records, and each damaged file with what is wrong."""
 
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
     damaged: dict[Path, str] = field(default_factory=dict)
+    modified: dict[str, float] = field(default_factory=dict)  # record id -> its file's mtime
 
     def warn(self) -> None:
         if self.damaged:
@@ -75,54 +55,6 @@ def damaged_message(damaged: dict[Path, str]) -> str:
     )
 
 
-def validate(record: Any, stem: str) -> str | None:
-    """What is wrong with a record read from ``<stem>.json``, or None when it is valid."""
-    if not isinstance(record, dict):
-        return f"not a record (a JSON {type(record).__name__}, expected an object)"
-    missing = [key for key in REQUIRED if key not in record]
-    if missing:
-        return f"missing {', '.join(missing)}"
-    for key, kind in FIELD_TYPES.items():
-        value = record.get(key)
-        if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-            return f"'{key}' is a {type(value).__name__}, expected {getattr(kind, '__name__', kind)}"
-    for key in ("run", "arch_options", "task_options"):
-        if not isinstance(record.get("config", {}).get(key, {}), dict):
-            return f"'config.{key}' is not an object"
-    for key in ("gradients", "history", "gates", "jacobian", "trajectory"):
-        if not all(isinstance(item, dict) for item in record.get(key) or []):
-            return f"'{key}' holds something other than objects"
-    if record["status"] not in STATUSES:
-        return f"unknown status {record['status']!r} (expected one of {', '.join(STATUSES)})"
-    if record["id"] != stem:
-        if stem.startswith(record["id"]):
-            return f"a copy of {record['id']}.json (that record counts once): delete this file"
-        return f"holds the record of cell {record['id']}, not of {stem}: rename it {record['id']}.json"
-    return None
-
-
-def to_strict_json(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by its string name (strict JSON)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: to_strict_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_strict_json(v) for v in value]
-    return value
-
-
-def from_strict_json(value: Any) -> Any:
-    """The inverse of `to_strict_json`."""
-    if isinstance(value, str):
-        return NON_FINITE.get(value, value)
-    if isinstance(value, dict):
-        return {k: from_strict_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_strict_json(v) for v in value]
-    return value
-
-
 def _write_in_halves(path: Path, text: str) -> None:
     """Write ``text``; the fault-injection point ``write`` lies between its two halves."""
     with open(path, "w") as file:
@@ -132,15 +64,32 @@ def _write_in_halves(path: Path, text: str) -> None:
         file.write(text[len(text) // 2 :])
 
 
-class Store:
-    """One results folder: read and write the records of its cells."""
+# A temporary file left in cells/ by a killed writer is removed by the next run once it is
+# this much older than that run's start: a live writer of the same folder (a second run, a
+# worker) finishes a record in milliseconds, so a file this old has no writer any more.
+STALE_AFTER_S = 60.0
 
-    def __init__(self, directory: str | os.PathLike) -> None:
+
+class Store:
+    """One results folder: read and write the records of its cells.
+
+    ``probe_checks``: each probe's check of its part of a record, by record key (the
+    registered probes' by default)."""
+
+    def __init__(self, directory: str | os.PathLike, probe_checks: Mapping[str, ProbeCheck] | None = None) -> None:
         self.directory = Path(directory)
         self.cells = self.directory / "cells"
+        self._probe_checks = probe_checks
+
+    @property
+    def probe_checks(self) -> Mapping[str, ProbeCheck]:
+        if self._probe_checks is None:  # the registered probes', read once per store
+            self._probe_checks = probe_checks()
+        return self._probe_checks
 
     def ensure_writable(self) -> None:
-        """Fail before any training if the folder cannot hold results."""
+        """Fail before any training if the folder cannot hold results; remove what killed
+        writers left behind."""
         try:
             self.cells.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=self.cells, prefix=".probe-"):
@@ -149,41 +98,44 @@ class Store:
             raise RnnbenchError(
                 f"cannot write results to '{self.directory}': {exc.strerror or exc}. Choose another --out folder."
             ) from exc
+        remove_stale_temporaries(self.cells, time.time() - STALE_AFTER_S)
 
     def path(self, cell_id: str) -> Path:
         return self.cells / f"{cell_id}.json"
 
-    def read(self, path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    def read(self, path: Path) -> tuple[Record | None, str | None]:
         """(record, None) for a valid record file, (None, what is wrong) otherwise."""
         try:
-            record = from_strict_json(json.loads(path.read_bytes()))
+            data = json.loads(path.read_bytes())
         except FileNotFoundError:
             return None, None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             return None, f"not JSON ({exc}): truncated or overwritten"
         except OSError as exc:
             return None, f"cannot be read: {exc.strerror or exc}"
-        problem = validate(record, path.stem)
-        return (None, problem) if problem else (record, None)
+        try:
+            return Record.from_json(data, path.stem, self.probe_checks), None
+        except RecordError as exc:
+            return None, str(exc)
 
-    def get(self, cell_id: str) -> dict[str, Any] | None:
+    def get(self, cell_id: str) -> Record | None:
         """The cell's valid record, or None (not stored yet, or damaged: warned about)."""
         record, problem = self.read(self.path(cell_id))
         if problem:
             Scan(damaged={self.path(cell_id): problem}).warn()
         return record
 
-    def put(self, record: dict[str, Any]) -> None:
+    def put(self, record: Record) -> None:
         """Store a record atomically; a damaged file it replaces is kept as ``.damaged``."""
-        path = self.path(record["id"])
-        text = json.dumps(to_strict_json(record), indent=1, allow_nan=False)
+        path = self.path(record.id)
+        text = json.dumps(record.to_json(), indent=1, allow_nan=False)
         try:
             if path.exists() and self.read(path)[1] is not None:
                 os.replace(path, path.with_name(path.name + ".damaged"))
             atomic_write(path, lambda temporary: _write_in_halves(temporary, text), fsync=True)
         except OSError as exc:
             raise RnnbenchError(
-                f"cannot store cell {record['id']} in {self.cells}: {exc.strerror or exc}. Cells stored before "
+                f"cannot store cell {record.id} in {self.cells}: {exc.strerror or exc}. Cells stored before "
                 f"it are kept; free space (or fix the folder) and rerun the same command to resume."
             ) from exc
 
@@ -196,10 +148,12 @@ class Store:
                 scan.damaged[path] = problem
             elif record is not None:
                 scan.records.append(record)
+                scan.modified[record.id] = path.stat().st_mtime
         return scan
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        """Every valid record; damaged files are named in one `StoreWarning`."""
+    def records(self) -> list[Record]:
+        """Every valid record; damaged files are named in one `StoreWarning`. (Reports read a
+        folder once, through `bench.results.load`.)"""
         scan = self.scan()
         scan.warn()
-        yield from scan.records
+        return scan.records

@@ -5,41 +5,52 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
 
 from bench import faults
-from bench.config import Cell, expand
+from bench.cell import Cell
+from bench.config import parse_assignments
 from bench.errors import ConfigError
-from bench.executors import LocalExecutor, RayExecutor
-from bench.report import load_results
-from bench.store import STATUSES, Store
+from bench.executors import Executor, ExecutorOptions, LocalExecutor, executor
+from bench.planner import expand
+from bench.record import STATUSES
+from bench.results import load_results
+from bench.store import Store
 
 
 def run(
     arch: str | Iterable[str],
     task: str | Iterable[str],
     seeds: int | Iterable[int] = (0,),
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | str | Sequence[str] | None = None,
     out: str | os.PathLike = "results/run",
-    rerun: Iterable[str] = (),
+    rerun: str | Iterable[str] = (),
     progress: bool = False,
     match: str | None = None,
     tune: Mapping[str, Any] | None = None,
+    jobs: int = 1,
+    track: str | Iterable[str] = (),
 ) -> pd.DataFrame:
     """Run architectures x tasks x seeds and return every record of ``out`` as a DataFrame.
 
-    ``rerun`` names stored statuses to compute again (``"error"``, ``"diverged"``, ``"ok"``,
-    or ``"all"``); by default a stored cell is never redone. ``match`` (``"params=20000"``
-    or ``"state=128"``) gives every architecture the same budget; ``tune`` (``{"lr": [1e-3,
-    3e-3]}``) runs every value, and the frame's ``selected`` column marks, per architecture
-    and experiment, the value with the best mean validation metric."""
+    ``overrides``: settings, as a mapping (``{"lr": 1e-3}``) or as the command line writes
+    them (``"lr=1e-3"``, ``["lr=1e-3", "T=100"]``). ``rerun`` names stored statuses to compute
+    again (``"error"``, ``"diverged"``, ``"ok"``, or ``"all"``); by default a stored cell is
+    never redone. ``match`` (``"params=20000"`` or ``"state=128"``) gives every architecture
+    the same budget; ``tune`` (``{"lr": [1e-3, 3e-3]}``) runs every value, and the frame's
+    ``selected`` column marks, per architecture and experiment, the value with the best mean
+    validation metric. ``jobs``: cells at once on this machine. ``track``: trackers that
+    follow each cell (``"tensorboard"``, ``"mlflow"``)."""
     seeds = [seeds] if isinstance(seeds, int) else seeds
-    cells = expand(_names(arch), _names(task), seeds, overrides, match, tune)
-    run_cells(cells, Store(out), rerun=rerun, progress=progress)
+    cells = expand(_names(arch), _names(task), seeds, _overrides(overrides), match, tune)
+    tracked = tuple(_names(track))
+    options = ExecutorOptions(jobs=jobs, track=tracked, folder=Path(out))
+    run_cells(cells, Store(out), rerun=_names(rerun), progress=progress, executor=executor("local", options))
     return load_results(out)
 
 
@@ -48,18 +59,19 @@ def run_cells(
     store: Store,
     rerun: Iterable[str] = (),
     progress: bool = False,
-    executor: LocalExecutor | RayExecutor | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, int]:
     """Run what is not stored yet (and stored cells whose status is in ``rerun``); return
     counts of what happened."""
     rerun = rerun_statuses(rerun)
-    (executor or LocalExecutor()).check(cells)
+    executor = executor or LocalExecutor()
+    executor.check(cells)
     store.ensure_writable()
     todo, kept = [], Counter()
     for cell in cells:
         record = store.get(cell.id)
-        if record is not None and record["status"] not in rerun:
-            kept[record["status"]] += 1
+        if record is not None and record.status not in rerun:
+            kept[record.status] += 1
         else:
             todo.append(cell)
     if kept:
@@ -69,21 +81,23 @@ def run_cells(
         print(f"{done} of {len(cells)} cells already in {store.directory}; skipping them{hint}", file=sys.stderr)
     counts = {"skipped": sum(kept.values()), "ok": 0, "diverged": 0, "error": 0}
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=not progress)
-    for record in (executor or LocalExecutor()).run(todo, progress):
+    for record in executor.run(todo, progress):
         store.put(record)  # the moment the cell ends: an interruption loses only cells in flight
         faults.reach("between")
-        counts[record["status"]] += 1
+        counts[record.status] += 1
         bar.update(1)
         bar.set_postfix(ok=counts["ok"], diverged=counts["diverged"], failed=counts["error"])
-        if record["status"] == "error":
-            print(f"cell {record['id']} failed: {record['error']}", file=sys.stderr)
+        if record.status == "error":
+            print(f"cell {record.id} failed: {record.error}", file=sys.stderr)
+        for probe, error in record.probe_errors.items():
+            print(f"cell {record.id}: probe '{probe}' failed: {error}", file=sys.stderr)
     bar.close()
     return counts
 
 
-def rerun_statuses(rerun: Iterable[str]) -> set[str]:
+def rerun_statuses(rerun: str | Iterable[str]) -> set[str]:
     """The stored statuses to compute again; ``"all"`` means every one."""
-    rerun = set(rerun)
+    rerun = set(_names(rerun))
     unknown = rerun - {*STATUSES, "all"}
     if unknown:
         raise ConfigError(f"cannot rerun {', '.join(sorted(unknown))}: choose from {', '.join(STATUSES)} or all")
@@ -92,3 +106,14 @@ def rerun_statuses(rerun: Iterable[str]) -> set[str]:
 
 def _names(value: str | Iterable[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
+
+
+def _overrides(value: Mapping[str, Any] | str | Sequence[str] | None) -> dict[str, Any]:
+    """Overrides as a mapping; text as the command line writes it (``"lr=1e-3"``)."""
+    if value is None or isinstance(value, Mapping):
+        return dict(value or {})
+    if isinstance(value, str) or (isinstance(value, Sequence) and all(isinstance(v, str) for v in value)):
+        return parse_assignments(_names(value), "overrides")
+    raise ConfigError(
+        f"overrides must be a mapping such as {{'lr': 1e-3}} or text such as 'lr=1e-3', got {type(value).__name__}"
+    )

@@ -35,8 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.config import Cell, check_seeds, expand
+from bench.cell import Cell
+from bench.config import check_seeds
 from bench.errors import ConfigError, RnnbenchError
+from bench.planner import expand
 
 if sys.version_info >= (3, 11):
     import tomllib

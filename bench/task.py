@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from bench.architecture import NAME_PATTERN
 from bench.errors import ConfigError, PluginError, unknown_name
+from bench.metrics import ACCURACY, MSE, Metric
 
 KINDS = ("classification", "regression")
 OUTPUTS = ("final", "sequence")
@@ -98,8 +99,11 @@ class Task:
     # vary it; reports compare models at one value of it at a time and label them by it.
     length_option: ClassVar[str | None] = None
     # Options added after results were stored: at their default they stay out of a cell's
-    # identity, so the cells computed before the option existed keep their ids.
+    # identity, so the cells computed before the option existed keep their ids (`bench.cell`).
     added_later: ClassVar[tuple[str, ...]] = ()
+    # The metrics this task reports (`bench.Metric`: direction, range, display), the headline
+    # first; `scores` computes them. Empty: by kind, accuracy (classification) or MSE (regression).
+    metrics: ClassVar[tuple[Metric, ...]] = ()
 
     def validate(self) -> list[str]:
         """Problems with this task's declaration, for the host's registration check."""
@@ -123,6 +127,8 @@ class Task:
         ]
         if type(self).prepare is Task.prepare:
             problems.append("prepare() is not implemented")
+        if not all(isinstance(metric, Metric) for metric in self.metrics):
+            problems.append("metrics must be bench.Metric declarations, the headline first")
         return problems
 
     def resolve_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -155,12 +161,31 @@ class Task:
     @property
     def metric(self) -> str:
         """Name of the headline metric."""
-        return "accuracy" if self.kind == "classification" else "mse"
+        return self.metrics[0].name if self.metrics else self._by_kind().name
 
     @property
     def higher_is_better(self) -> bool:
         """Whether a larger headline metric is better; reports rank and draw by it."""
-        return self.kind == "classification"
+        return self.metrics[0].higher_is_better if self.metrics else self._by_kind().higher_is_better
+
+    @property
+    def metric_declarations(self) -> tuple[Metric, ...]:
+        """Every metric this task reports, the headline first, as records carry them."""
+        if self.metrics:
+            return tuple(self.metrics)
+        default = self._by_kind()
+        if (self.metric, self.higher_is_better) != (default.name, default.higher_is_better):
+            # a plugin that overrides the `metric` and `higher_is_better` properties (rnnbench 0.1)
+            return (Metric(self.metric, self.higher_is_better, log_axis=not self.higher_is_better),)
+        return (default,)
+
+    @property
+    def headline(self) -> Metric:
+        """The headline metric: what tables rank and the solved threshold reads."""
+        return self.metric_declarations[0]
+
+    def _by_kind(self) -> Metric:
+        return ACCURACY if self.kind == "classification" else MSE
 
     def chance(self, data: TaskData) -> float:
         """The headline metric of the best input-blind predictor."""
@@ -199,12 +224,26 @@ class Task:
             return (output.argmax(-1) == target).float()
         return (output.squeeze(-1) - target) ** 2
 
+    def scores(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every declared metric per sample, ``{name: float[B]}``; each reported value is its
+        mean. The default scores the headline with `score`; a task that declares more
+        metrics returns them all."""
+        return {self.metric: self.score(output, target)}
+
     def is_solved(self, value: float) -> bool | None:
         if self.solved_threshold is None or value != value:  # NaN never solves
             return None if self.solved_threshold is None else False
-        if self.higher_is_better:
+        if self.headline.higher_is_better:
             return value >= self.solved_threshold
         return value < self.solved_threshold
+
+
+def hold_out(count: int, held_out: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded random split of ``count`` items: (the ``held_out`` indices, the rest), both
+    in random order. Tasks carve their validation split from the training data with it, so
+    that the same seed holds out the same items everywhere."""
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
+    return order[:held_out], order[held_out:]
 
 
 def _over_targets(per_position: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

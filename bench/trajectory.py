@@ -35,10 +35,13 @@ def state_trajectory(model: SequenceModel, batch: Batch, sequences: int = SEQUEN
     states = states.double().cpu()
     real = [states[b, : int(length)] for b, length in enumerate(lengths.tolist())]
     stacked = torch.cat(real)
+    if not torch.isfinite(stacked).all():  # a diverged model: there is no trajectory to project
+        return {}
     centre = stacked.mean(0)
     _, singular, directions = torch.linalg.svd(stacked - centre, full_matrices=False)
-    basis = directions[:2].T  # [H, 2]
-    variance = singular**2
+    # the first two principal axes; a one-unit state has one, and its second coordinate is 0
+    basis = torch.nn.functional.pad(directions[:2].T, (0, max(0, 2 - len(directions))))  # [H, 2]
+    variance = torch.nn.functional.pad(singular**2, (0, max(0, 2 - len(singular))))
     targets = batch.targets[:sequences]
     return {
         "points": [((r - centre) @ basis).tolist() for r in real],

@@ -7,7 +7,8 @@ import types
 import pytest
 
 from bench import ConfigError
-from bench.config import RunConfig, coerce, expand, parse_assignments
+from bench.config import RunConfig, coerce, parse_assignments
+from bench.planner import expand
 
 
 def test_overrides_are_typed_by_their_defaults():
@@ -49,7 +50,7 @@ def test_assignments_need_an_equals_sign():
     ("settings", "message"),
     [
         ({"hidden_size": 0}, "hidden_size must be >= 1"),
-        ({"lr": -1.0}, "lr must be > 0"),
+        ({"lr": -1.0}, "lr must lie in"),
         ({"device": "tpu"}, "device must be auto, cpu, cuda"),
         ({"schedule": "linear"}, "schedule must be one of constant, cosine"),
         ({"precision": "fp16"}, "precision must be one of fp32, bf16"),

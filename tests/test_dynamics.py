@@ -14,10 +14,10 @@ import bench
 from bench import Architecture, hookimpl
 from bench.batching import Batch
 from bench.cli import main
-from bench.config import expand
 from bench.gates import gate_profile
 from bench.jacobian import jacobian_spectrum
 from bench.model import SequenceModel, build_model
+from bench.planner import expand
 from bench.probes import gradient_profile
 from bench.store import Store
 from bench.trajectory import state_trajectory
@@ -123,14 +123,14 @@ def test_every_run_records_gates_and_optionally_jacobians(tmp_path, register_plu
         "--no-progress",
     ]
     assert main([*args, "--set", *settings, "hidden_size=8", "jacobian_batch=4"]) == 0
-    records = {r["arch"]: r for r in Store(tmp_path).records()}
-    assert [g["step"] for g in records["lstm"]["gates"]] == [0, 4] and records["linear"]["gates"] == []
-    assert set(records["lstm"]["gates"][-1]["gates"]) == {"input", "forget", "output"}
-    assert [j["step"] for j in records["linear"]["jacobian"]] == [0, 4]
-    assert records["linear"]["jacobian"][0]["product"][1] == pytest.approx(0.8, rel=1e-6)
+    records = {r.arch: r for r in Store(tmp_path).records()}
+    assert [g["step"] for g in records["lstm"].probe("gates")] == [0, 4] and records["linear"].probe("gates") == []
+    assert set(records["lstm"].probe("gates")[-1]["gates"]) == {"input", "forget", "output"}
+    assert [j["step"] for j in records["linear"].probe("jacobian")] == [0, 4]
+    assert records["linear"].probe("jacobian")[0]["product"][1] == pytest.approx(0.8, rel=1e-6)
     figures = {p.name for p in (tmp_path / "figures").glob("*.png")}
     assert {"gates_adding.png", "jacobian_adding.png", "trajectory_adding.png"} <= figures
-    assert [t["step"] for t in records["lstm"]["trajectory"]] == [0, 4]
+    assert [t["step"] for t in records["lstm"].probe("trajectory")] == [0, 4]
 
 
 def test_state_trajectories_project_each_real_step_on_two_components():

@@ -13,7 +13,7 @@ import torch
 import bench
 from bench import Architecture, hookimpl
 from bench.cli import main
-from bench.config import expand
+from bench.planner import expand
 
 TINY = [
     "threads=1",

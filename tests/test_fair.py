@@ -15,9 +15,11 @@ import bench
 from bench import Architecture, ConfigError, hookimpl
 from bench.budget import Match, matched_hidden_size, measure
 from bench.cli import main
-from bench.config import expand
 from bench.leaderboard import comparisons_table, leaderboard_table
-from bench.report import chosen, load_results
+from bench.metrics import ACCURACY
+from bench.planner import expand
+from bench.record import Record
+from bench.results import load, load_results
 from bench.store import Store
 from tests.helpers import TINY
 
@@ -93,7 +95,7 @@ class Stateless(torch.nn.Module):
         (["--match", "flops=3"], "expected params=N or state=N"),
         (["--match", "params=2000", "--set", "hidden_size=8"], "chooses the hidden size"),
         (["--match", "params=2000", "--tune", "hidden_size=8,16"], "chooses the hidden size"),
-        (["--tune", "T=5,6"], "only run settings and architecture options are tuned"),
+        (["--tune", "T=5,6"], "T is a task option, which changes the experiment itself"),
         (["--tune", "lr=1e-3,1e-3"], "a value is given twice"),
         (["--tune", "lr=1e-3", "--set", "lr=2e-3"], "lr is both set and tuned"),
         (["--tune", "lr=1e-3", "lr=2e-3"], "--tune gives lr twice"),
@@ -114,23 +116,24 @@ def test_bad_budgets_and_grids_are_explained_before_training(tmp_path, capsys, r
     assert not (tmp_path / "o").exists()
 
 
-def record(arch: str, seed: int, lr: float, valid: float, test: float, solved: bool | None = None) -> dict:
-    """A stored record, built by hand, of a tuned classification cell."""
-    return {
-        "id": f"probe-{arch}-s{seed}-lr{lr}".replace(".", "_"),
-        "status": "ok",
-        "arch": arch,
-        "task": "probe",
-        "seed": seed,
-        "config": {"run": {"lr": lr}, "arch_options": {}, "task_options": {}},
-        "metric": "accuracy",
-        "higher_is_better": True,
-        "length_option": None,
-        "solved": solved,
-        "tuned": ["lr"],
-        "valid": {"accuracy": valid},
-        "test": {"accuracy": test},
-    }
+def record(
+    arch: str, seed: int, lr: float, valid: float, test: float, solved: bool | None = None, tuned: bool = True
+) -> Record:
+    """A stored record, built by hand, of a classification cell (tuned over lr, or not)."""
+    return Record(
+        id=f"probe-{arch}-s{seed}-lr{lr}".replace(".", "_"),
+        status="ok",
+        arch=arch,
+        task="probe",
+        seed=seed,
+        config={"run": {"lr": lr} if tuned else {}, "arch_options": {}, "task_options": {}},
+        metrics=(ACCURACY,),
+        solved=solved,
+        tuned=["lr"] if tuned else [],
+        valid={"accuracy": valid},
+        test={"accuracy": test},
+        throughput={},
+    )
 
 
 def test_selection_uses_validation_only(tmp_path):
@@ -139,9 +142,10 @@ def test_selection_uses_validation_only(tmp_path):
         # lr=0.001 wins on validation and loses on test; lr=0.01 the other way round
         store.put(record("gru", seed, 0.001, valid=0.90 + seed / 100, test=0.60))
         store.put(record("gru", seed, 0.01, valid=0.70 + seed / 100, test=0.99))
-    frame = load_results(tmp_path)
+    results = load(tmp_path)
+    frame = results.frame
     assert set(frame.loc[frame["selected"], "setting"]) == {"lr=0.001"}
-    board = leaderboard_table(chosen(frame))
+    board = leaderboard_table(results.chosen(), results.metrics)
     row = board.loc[("probe", "gru")]
     assert row["selected"] == "lr=0.001" and row.iloc[list(board.columns).index("n")] == 3
     assert row.filter(like="test accuracy").iloc[0].startswith("60.00")  # the selected setting's test score
@@ -152,12 +156,11 @@ def test_intervals_tests_and_ranks_agree_with_scipy(tmp_path):
     store = Store(tmp_path)
     for arch, values in scores.items():
         for seed, value in enumerate(values):
-            store.put(
-                {**record(arch, seed, 0.001, value, value, solved=value > 0.8), "tuned": [], "config": {"run": {}}}
-            )
-    frame = load_results(tmp_path)
+            store.put(record(arch, seed, 0.001, value, value, solved=value > 0.8, tuned=False))
+    results = load(tmp_path)
+    frame = results.frame
 
-    comparisons = comparisons_table(frame).set_index(["a", "b"])
+    comparisons = comparisons_table(frame, results.metrics).set_index(["a", "b"])
     for a, b in (("a", "b"), ("a", "c"), ("b", "c")):
         expected = scipy_stats.ttest_ind(scores[a], scores[b], equal_var=False)
         interval = expected.confidence_interval(0.95)
@@ -166,7 +169,7 @@ def test_intervals_tests_and_ranks_agree_with_scipy(tmp_path):
         assert row["diff"] == pytest.approx(sum(scores[a]) / 3 - sum(scores[b]) / 3)
         assert (row["ci_low"], row["ci_high"]) == pytest.approx((interval.low, interval.high))
 
-    board = leaderboard_table(frame).droplevel("experiment")
+    board = leaderboard_table(frame, results.metrics).droplevel("experiment")
     assert dict(board["rank"]) == {"a": 1, "b": 2, "c": 2}  # b and c are not told apart
     low, high = scipy_stats.t.interval(0.95, 2, loc=0.91, scale=scipy_stats.sem(scores["a"]))
     assert board.loc["a"].filter(like="test").iloc[0] == f"{91:.2f} ± {100 * (high - low) / 2:.2f}"

@@ -47,7 +47,7 @@ def architectures_plugin(*archs):
         (["hidden_size=-4"], "hidden_size must be >= 1"),
         (["T=0"], "adding needs T >= 2"),
         (["batch_size=many"], "batch_size='many': expected an integer"),
-        (["lr=0"], "lr must be > 0"),
+        (["lr=0"], "lr must lie in"),
         (["device=tpu"], "device must be auto, cpu, cuda"),
         (["max_stepz=3"], "Did you mean 'max_steps'"),
         (["forget_bias"], "expected key=value"),

@@ -12,8 +12,8 @@ import bench
 from bench import Architecture, hookimpl
 from bench.batching import Batch
 from bench.cli import main
-from bench.config import expand
 from bench.model import build_model
+from bench.planner import expand
 from bench.probes import gradient_profile
 from bench.task import IGNORE
 from tests.helpers import TINY_RUN
@@ -135,7 +135,7 @@ def test_length_generalisation_tests_the_trained_weights_at_other_lengths(tmp_pa
 @pytest.mark.parametrize(
     ("task", "setting", "message"),
     [
-        ("copy", "eval_lengths=0,20", "eval_lengths must be positive integers"),
+        ("copy", "eval_lengths=0,20", "every length must be a positive integer"),
         ("imdb", "eval_lengths=100", "task 'imdb' declares no length option to vary"),
         ("mqar", "eval_lengths=10", "mqar needs T >= 3 x pairs"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -81,9 +82,10 @@ def test_a_registered_plugin_is_listed_and_runs(register_plugin, tmp_path, capsy
 
 
 def test_two_plugins_registering_one_name_are_both_named(register_plugin):
-    register_plugin(architecture_plugin(toy("lstm")), "impostor")
     with pytest.raises(PluginError, match="architecture 'lstm': 'lstm' and 'impostor'"):
-        plugins.architectures()
+        register_plugin(architecture_plugin(toy("lstm")), "impostor")
+    assert plugins.plugin_manager().get_plugin("impostor") is None  # nothing registered
+    assert "lstm" in plugins.architectures()
 
 
 def test_unknown_names_list_what_exists_and_suggest_the_closest():
@@ -119,9 +121,9 @@ def test_a_misspelt_hook_is_an_error(register_plugin):
 )
 def test_malformed_hook_results_name_the_plugin(register_plugin, result, message):
     plugin = types.SimpleNamespace(rnnbench_register_architectures=hookimpl(result))
-    register_plugin(plugin, "broken")
     with pytest.raises(PluginError, match=f"plugin 'broken'.*{message}"):
-        plugins.architectures()
+        register_plugin(plugin, "broken")
+    assert plugins.plugin_manager().get_plugin("broken") is None
 
 
 def test_invalid_architecture_fields_are_explained():
@@ -173,5 +175,16 @@ def test_every_hook_is_documented():
     from bench import hookspecs
 
     hooks = [getattr(hookspecs, name) for name in vars(hookspecs) if name.startswith("rnnbench_")]
-    assert len(hooks) == 2
+    assert len(hooks) == 5
     assert all(hook.__doc__ and hook.__doc__.strip() for hook in hooks)
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
+    assert all(f"`{hook.__name__}()`" in guide for hook in hooks)  # and in the plugin guide
+
+
+def test_the_plugin_guide_lists_every_check_the_checker_runs():
+    from bench.checks import CHECKS, checks_markdown
+
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
+    block = guide.split("<!-- checks:start -->\n")[1].split("\n<!-- checks:end -->")[0]
+    assert block == checks_markdown(), "run `make docs-checks`"
+    assert len(block.splitlines()) == 2 + len(CHECKS)

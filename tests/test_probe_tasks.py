@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from bench import ConfigError
-from bench.config import expand
+from bench.planner import expand
 from bench.plugins import tasks
 
 SMALL = {"train_size": 2000, "valid_size": 200, "test_size": 2000}

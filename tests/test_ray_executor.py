@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.config import expand
 from bench.executors import LocalExecutor, executor
+from bench.planner import expand
 from bench.store import Store
 from bench.suite import run_cells
 
@@ -36,8 +36,8 @@ def test_ray_and_local_executors_store_the_same_results(tmp_path, local_ray):
     run_cells(cells, Store(tmp_path / "local"), executor=LocalExecutor())
     counts = run_cells(cells, Store(tmp_path / "ray"), executor=executor("ray"))
     assert counts["ok"] == 4
-    local = {r["id"]: r for r in Store(tmp_path / "local").records()}
-    remote = {r["id"]: r for r in Store(tmp_path / "ray").records()}
+    local = {r.id: r.to_json() for r in Store(tmp_path / "local").records()}
+    remote = {r.id: r.to_json() for r in Store(tmp_path / "ray").records()}
     assert set(local) == set(remote)
     for cell_id, record in local.items():
         for key in COMPARED:

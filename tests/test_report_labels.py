@@ -11,7 +11,8 @@ from bench import hookimpl
 from bench.cli import main
 from bench.figures import write_figures
 from bench.html import best_per_column
-from bench.report import summary_column, summary_table, throughput_table, verdict_table
+from bench.results import load
+from bench.tables import summary_column, summary_table, throughput_table, verdict_table
 from tests.helpers import TINY
 
 
@@ -24,7 +25,7 @@ def test_a_setting_that_differs_names_the_model(tmp_path):
     frame = bench.run("lstm", "adding", seeds=[0, 1], overrides=settings("precision=bf16"), out=tmp_path)
 
     assert set(frame["model"]) == {"gru", "lstm precision=bf16", "lstm precision=fp32"}
-    summary = summary_table(frame)
+    summary = summary_table(frame, load(tmp_path).metrics)
     assert set(summary.index) == {"gru", "lstm precision=bf16", "lstm precision=fp32"}
     assert all("(n=2)" in value for value in summary["adding T=6 (mse)"])  # two seeds each, not four
     assert set(throughput_table(frame).index.get_level_values("arch")) == set(summary.index)
@@ -37,14 +38,14 @@ def test_a_task_option_that_differs_names_the_experiment(tmp_path):
 
     assert set(frame["experiment"]) == {"adding train_size=64 T=6", "adding train_size=96 T=6"}
     assert set(frame["model"]) == {"gru"}  # the model is the same in both experiments
-    figures = {p.name for p in write_figures(tmp_path, frame)}
+    figures = {p.name for p in write_figures(load(tmp_path))}
     assert {"curves_adding_train_size=64.png", "curves_adding_train_size=96.png"} <= figures
 
 
 def test_the_figures_label_lines_as_the_tables_do(tmp_path):
     bench.run("lstm", "adding", seeds=[0], overrides=settings("probe_points=1"), out=tmp_path)
     bench.run("lstm", "adding", seeds=[0], overrides=settings("probe_points=1", "lr=0.01"), out=tmp_path)
-    figures = write_figures(tmp_path, bench.load_results(tmp_path))
+    figures = write_figures(load(tmp_path))
     svg = next(p for p in figures if p.name == "curves_adding.svg").read_text()
     assert "lr=0.002" in svg and "lr=0.01" in svg
 
@@ -83,13 +84,14 @@ def test_the_report_follows_what_a_task_declares(tmp_path, register_plugin, caps
     assert main([*args, "--out", str(tmp_path), "--no-progress", "--set", *run]) == 0
     printed = capsys.readouterr().out
     assert "steps=3" in printed and "steps=5" in printed  # the horizon table, by the declared option
-    frame = bench.load_results(tmp_path)
+    results = load(tmp_path)
+    frame = results.frame
     assert set(frame["experiment"]) == {"first_sign steps=3", "first_sign steps=5"}
     means = frame.groupby(["experiment", "model"])["test_f1"].mean()
-    marked = best_per_column(frame, summary_table(frame))
+    marked = best_per_column(frame, summary_table(frame, results.metrics), results.metrics)
     for experiment in ("first_sign steps=3", "first_sign steps=5"):
         best = means[experiment].idxmax()  # higher is better, whatever the metric's name
-        assert marked.loc[best, summary_column(experiment, "f1")].startswith("<strong>")
+        assert marked.loc[best, summary_column(experiment, results.metric("first_sign"))].startswith("<strong>")
     svg = {p.name: p.read_text() for p in (tmp_path / "figures").glob("*.svg")}
     assert "test f1" in svg["scores.svg"]  # a panel for the task's own metric
     assert "sequence length steps" in svg["horizon_first_sign.svg"]

@@ -16,10 +16,12 @@ import pytest
 import bench
 from bench import RnnbenchError
 from bench.cli import main
+from bench.record import Record
 from bench.store import Store, StoreWarning
 from tests.helpers import TINY
 
-RECORD = {"id": "a", "status": "ok", "arch": "gru", "task": "adding", "seed": 0, "config": {}}
+CONFIG = {"run": {}, "arch_options": {}, "task_options": {}}
+RECORD = {"id": "a", "status": "error", "arch": "gru", "task": "adding", "seed": 0, "config": CONFIG, "error": "x"}
 
 
 def reject_constants(name: str):
@@ -28,22 +30,22 @@ def reject_constants(name: str):
 
 def test_records_are_strict_json_and_non_finite_floats_round_trip(tmp_path):
     store = Store(tmp_path)
-    record = {**RECORD, "test": {"mse": math.nan, "loss": math.inf}, "history": [{"train_loss": -math.inf}]}
+    record = Record(**RECORD, test={"mse": math.nan, "loss": math.inf}, history=[{"step": 0, "train_loss": -math.inf}])
     store.put(record)
     text = store.path("a").read_text()
     json.loads(text, parse_constant=reject_constants)  # what JavaScript's JSON.parse accepts
     assert '"NaN"' in text and '"Infinity"' in text and '"-Infinity"' in text
     loaded = store.get("a")
-    assert math.isnan(loaded["test"]["mse"]) and loaded["test"]["loss"] == math.inf
-    assert loaded["history"][0]["train_loss"] == -math.inf
+    assert math.isnan(loaded.test["mse"]) and loaded.test["loss"] == math.inf
+    assert loaded.history[0]["train_loss"] == -math.inf
     assert [p.name for p in store.cells.iterdir()] == ["a.json"]  # no temporary file left
 
 
 def test_records_written_with_bare_nan_still_load(tmp_path):
     store = Store(tmp_path)
     store.cells.mkdir(parents=True)
-    store.path("a").write_text(json.dumps({**RECORD, "history": [{"train_loss": math.nan}]}))  # bare NaN
-    assert math.isnan(store.get("a")["history"][0]["train_loss"])
+    store.path("a").write_text(json.dumps({**RECORD, "history": [{"step": 0, "train_loss": math.nan}]}))  # bare NaN
+    assert math.isnan(store.get("a").history[0]["train_loss"])
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +123,7 @@ def test_resuming_recomputes_a_damaged_cell_and_keeps_the_damaged_file(results, 
     assert main([*args, "--set", *TINY]) == 0
     err = capsys.readouterr().err
     assert f"{path.name}: {DAMAGE[how]}" in err and "1 of 2 cells already" in err
-    assert Store(results).get(path.stem)["status"] == "ok"  # computed again
+    assert Store(results).get(path.stem).status == "ok"  # computed again
     assert path.with_name(path.name + ".damaged").read_bytes() == damaged  # and the damaged file kept
     assert {p.name: p.read_bytes() for p in (results / "cells").glob("adding-gru-*.json")} == before
 

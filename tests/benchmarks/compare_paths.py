@@ -42,7 +42,8 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 import bench  # also flushes denormals before torch starts its threads, as in every rnnbench run
 from bench.batching import Batch
-from bench.config import Cell, RunConfig
+from bench.cell import Cell
+from bench.config import RunConfig
 from bench.environment import cpu_count, environment, resolve_device
 from bench.meter import synchronize
 from bench.model import SequenceModel

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 import bench
-from bench.config import expand
+from bench.planner import expand
 from bench.runner import run_cell
 
 
