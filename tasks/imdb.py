@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from bench import ConfigError, SequenceSet, Task, TaskData, hookimpl
+from bench import ConfigError, SequenceSet, Task, TaskData, hold_out, hookimpl
 from tasks.imdb_files import SPLITS, Review, download, locate, read_reviews
 from tasks.imdb_prepare import PAD_INDEX, SPECIALS, EncodedSplit, PipelineSettings, load
 from tasks.text import Vocab, basic_english, build_vocab
@@ -78,9 +78,7 @@ class IMDBTask(Task):
         seconds = time.perf_counter() - started
 
         train = _sample(_as_set(corpus.train), int(options["train_reviews"]))
-        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))
-        held_out = round(fraction * len(train))
-        valid, kept = order[:held_out], order[held_out:]
+        valid, kept = hold_out(len(train), round(fraction * len(train)), seed)
         return TaskData(
             train=_subset(train, kept),
             valid=_subset(train, valid),
@@ -152,7 +150,7 @@ def _sample(data: SequenceSet, size: int) -> SequenceSet:
     """``size`` reviews drawn at random (all of them when ``size`` is 0 or too large), in their order."""
     if not 0 < size < len(data):
         return data
-    keep = torch.randperm(len(data), generator=torch.Generator().manual_seed(SAMPLE_SEED))[:size]
+    keep, _ = hold_out(len(data), size, SAMPLE_SEED)
     return _subset(data, keep.sort().values)
 
 

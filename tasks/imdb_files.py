@@ -25,7 +25,6 @@ from bench import DataError
 URL = "http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 ARCHIVE_NAME = "aclImdb_v1.tar.gz"
 ARCHIVE_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"  # of the official archive
-REVIEWS_PER_SPLIT = 25_000
 SPLITS = ("train", "test")
 LABELS = {"neg": 0, "pos": 1}
 # Names the data may have inside a data folder (the labelled-only repack shares the layout).

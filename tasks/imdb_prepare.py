@@ -12,8 +12,6 @@ import hashlib
 import itertools
 import json
 import multiprocessing
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import ConfigError
+from bench import ConfigError, atomic_write
 from tasks.imdb_files import SPLITS, cache_home, check_counts, file_md5, iter_documents, no_reviews, parse_review
 from tasks.text import basic_english, vocab_from_counts
 
@@ -199,7 +197,7 @@ def data_checksum(path: Path) -> str:
         memo = {}
     if memo_key not in memo:
         memo[memo_key] = file_md5(path)
-        _atomic_write(memo_file, json.dumps(memo).encode())
+        atomic_write(memo_file, lambda temporary: temporary.write_text(json.dumps(memo)))
     return memo[memo_key]
 
 
@@ -211,11 +209,15 @@ def _write_cache(folder: Path, corpus: Corpus, source: Path, settings: PipelineS
         for name in ("ids", "lengths", "labels", "ratings"):
             arrays[f"{split}_{name}"] = getattr(part, name)
         arrays[f"{split}_truncated"] = np.array(part.truncated)
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as file:
-        np.savez(file, **arrays)
-    os.replace(file.name, folder / "arrays.npz")
+    atomic_write(folder / "arrays.npz", functools.partial(_save_arrays, arrays))
     meta = {"source": str(source), "settings": asdict(settings), "itos": corpus.itos}
-    _atomic_write(folder / "vocab.json", json.dumps(meta).encode())  # written last: marks the cache complete
+    # written last: marks the cache complete
+    atomic_write(folder / "vocab.json", lambda temporary: temporary.write_text(json.dumps(meta)))
+
+
+def _save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
+    with open(path, "wb") as file:  # a file, not a name: np.savez would append ".npz" to the name
+        np.savez(file, **arrays)
 
 
 def _read_cache(folder: Path) -> Corpus:
@@ -229,10 +231,3 @@ def _read_cache(folder: Path) -> Corpus:
             for split in SPLITS
         }
     return Corpus(splits["train"], splits["test"], meta["itos"], from_cache=True)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as file:
-        file.write(data)
-    os.replace(file.name, path)

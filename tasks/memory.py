@@ -14,6 +14,7 @@ symbols are 1..alphabet, and one more id is the cue that asks for the answer. Ta
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,6 +84,14 @@ class MemoryTask(Task):
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         problems = size_problems(self.name, options)
         problems += [f"{self.name} needs {key} >= 1, got {options[key]}" for key in self.positive if options[key] < 1]
+        answers = self.answers(options)
+        if answers >= 1 and 1 / answers >= self.solved_threshold:
+            least = math.floor(1 / self.solved_threshold) + 1
+            problems.append(
+                f"{self.name}: with {answers} possible answer(s) guessing scores {1 / answers:.0%}, at or above the "
+                f"solved threshold ({self.solved_threshold:.0%}): the task would be solved by chance. Give it at least "
+                f"{least} answers to choose from"
+            )
         return problems
 
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:

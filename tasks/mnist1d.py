@@ -18,7 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench import SequenceSet, Task, TaskData, hookimpl
+from bench import SequenceSet, Task, TaskData, hold_out, hookimpl
+
+TRAIN_SPLIT = 0.8  # the share of the generated sequences make_dataset puts in training (the paper's)
+SEED_LIMIT = 2**32  # numpy's seeds
 
 
 def generate(num_samples: int, seed: int, shuffle: bool) -> dict[str, np.ndarray]:
@@ -61,16 +64,24 @@ class MNIST1D(Task):
             problems.append(
                 f"mnist1d: num_samples must be >= 50 (ten classes, three splits), got {options['num_samples']}"
             )
-        if not 0 < float(options["valid_fraction"]) < 1:
+        fraction = float(options["valid_fraction"])
+        if not 0 < fraction < 1:
             problems.append(f"mnist1d: valid_fraction must lie in (0, 1), got {options['valid_fraction']}")
+        elif int(options["num_samples"]) >= 50:
+            training = int(int(options["num_samples"]) * TRAIN_SPLIT)
+            if not 1 <= max(1, round(fraction * training)) < training:
+                problems.append(
+                    f"mnist1d: valid_fraction={fraction} of the {training} training sequences of num_samples="
+                    f"{options['num_samples']} leaves none for training; lower it or generate more samples"
+                )
+        if not 0 <= int(options["data_seed"]) < SEED_LIMIT:
+            problems.append(f"mnist1d: data_seed must be an integer in [0, 2**32), got {options['data_seed']}")
         return problems
 
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
         data = generate(int(options["num_samples"]), int(options["data_seed"]), bool(options["shuffle"]))
         x, y = torch.from_numpy(data["x"]).float(), torch.from_numpy(data["y"]).long()
-        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-        held_out = max(1, round(float(options["valid_fraction"]) * len(x)))
-        valid, kept = order[:held_out], order[held_out:]
+        valid, kept = hold_out(len(x), max(1, round(float(options["valid_fraction"]) * len(x))), seed)
 
         def split(inputs: torch.Tensor, targets: torch.Tensor) -> SequenceSet:
             lengths = torch.full((len(inputs),), inputs.shape[1], dtype=torch.long)

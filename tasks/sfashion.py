@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench import DataError, SequenceSet, Task, TaskData, hookimpl
+from bench import DataError, SequenceSet, Task, TaskData, hold_out, hookimpl
 from tasks.idx import read_images_and_labels
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
@@ -34,22 +34,30 @@ ORDERS = ("pixel", "row")
 
 
 def locate(path: str) -> Path:
-    """The folder that holds the four IDX files (each possibly ``.gz``)."""
-    places = [("--set data", path)] if path else []
-    places += [("$RNNBENCH_FASHION_MNIST", os.environ.get("RNNBENCH_FASHION_MNIST", "")), ("Debian", str(DEBIAN))]
+    """The folder that holds the four IDX files (each possibly ``.gz``): the folder given
+    (and only it, when one is given), else ``$RNNBENCH_FASHION_MNIST``, else Debian's."""
+    if path:
+        places = [("--set data", path)]
+    else:
+        places = [("$RNNBENCH_FASHION_MNIST", os.environ.get("RNNBENCH_FASHION_MNIST", "")), ("Debian", str(DEBIAN))]
     looked = []
     for source, place in places:
         if not place:
             continue
-        if all(_find(Path(place), name) for names in FILES.values() for name in names):
+        missing = [name for names in FILES.values() for name in names if not _find(Path(place), name)]
+        if not missing:
             return Path(place)
-        looked.append(f"{place} ({source})")
+        what = "does not exist" if not Path(place).is_dir() else f"lacks {', '.join(missing)} (or .gz)"
+        looked.append(f"{place} ({source}): {what}")
     raise DataError(
-        "Fashion-MNIST not found. Looked in: " + "; ".join(looked) + ". On Debian or Ubuntu: "
-        "`apt-get install dataset-fashion-mnist`; elsewhere download the four IDX files of "
-        "https://github.com/zalandoresearch/fashion-mnist and point --set data=FOLDER or "
-        "RNNBENCH_FASHION_MNIST at them."
+        "Fashion-MNIST not found. Looked in: " + ("; ".join(looked) or "nowhere (no folder given)") + ". " + HOW_TO_GET
     )
+
+
+HOW_TO_GET = (
+    "On Debian or Ubuntu: `apt-get install dataset-fashion-mnist`; elsewhere download the four IDX files of "
+    "https://github.com/zalandoresearch/fashion-mnist and point --set data=FOLDER or RNNBENCH_FASHION_MNIST at them."
+)
 
 
 def _find(folder: Path, name: str) -> Path | None:
@@ -104,6 +112,13 @@ class SequentialFashionMNIST(Task):
                 problems.append(f"sfashion: {key} must be >= {1 if key == 'valid_size' else 0}, got {options[key]}")
         return problems
 
+    def download(self) -> str:
+        """rnnbench does not download Fashion-MNIST: it reads the files where they are."""
+        try:
+            return str(locate(""))
+        except DataError as missing:
+            raise DataError(f"rnnbench does not download Fashion-MNIST. {missing}") from None
+
     def prepare(self, options: Mapping[str, Any], seed: int) -> TaskData:
         folder = locate(options["data"])
         splits = {
@@ -113,8 +128,7 @@ class SequentialFashionMNIST(Task):
         held_out = int(options["valid_size"])
         if held_out >= len(train_images):
             raise DataError(f"sfashion: valid_size={held_out} leaves no training image of {len(train_images):,}")
-        order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(seed)).numpy()
-        valid, kept = order[:held_out], order[held_out:]
+        valid, kept = (part.numpy() for part in hold_out(len(train_images), held_out, seed))
         if int(options["train_size"]):
             kept = kept[: int(options["train_size"])]
         test = np.arange(int(options["test_size"]) or len(test_images))[: len(test_images)]
