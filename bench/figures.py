@@ -77,7 +77,9 @@ def _save(directory: Path, name: str, figure) -> list[Path]:
 
 
 def _savefig(figure, suffix: str, path: Path) -> None:
-    figure.savefig(path, format=suffix, dpi=120, bbox_inches="tight")
+    # the same figure gives the same bytes: no date in an SVG, and its ids from a fixed salt
+    with matplotlib.rc_context({"svg.hashsalt": "rnnbench"}):
+        figure.savefig(path, format=suffix, dpi=120, bbox_inches="tight", metadata={"Date": None})
 
 
 def scores_figure(frame: pd.DataFrame, metrics: dict[str, Metric]):
