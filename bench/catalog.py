@@ -14,7 +14,14 @@ import pandas as pd
 from bench.leaderboard import comparisons_table, leaderboard_table, tuning_table
 from bench.results import Results
 from bench.stats import RANKING_NOTE
-from bench.tables import generalisation_table, gradient_table, summary_table, throughput_table, verdict_table
+from bench.tables import (
+    failures_table,
+    generalisation_table,
+    gradient_table,
+    summary_table,
+    throughput_table,
+    verdict_table,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,12 @@ TABLES = [
         "summary",
         "Test metric, mean ± std over seeds",
         lambda r: summary_table(r.chosen(), r.metrics),
+    ),
+    Table(
+        "failures",
+        "Cells that did not end ok (an error's traceback is in its record, cells/<id>.json)",
+        lambda r: failures_table(r.frame),
+        flat=True,
     ),
     Table(
         "leaderboard",

@@ -107,6 +107,20 @@ def generalisation_table(frame: pd.DataFrame, metrics: Metrics) -> pd.DataFrame:
     return pd.DataFrame(table).T.rename_axis(["task", "arch"]).fillna("")
 
 
+def failures_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell that did not end ok: where, its status, and what happened (the record in
+    cells/ holds the traceback of an error)."""
+    failed = frame[frame["status"] != "ok"]
+    columns = {
+        "experiment": "experiment",
+        "model": "arch",
+        "seed": "seed",
+        "status": "status",
+        "error": "what happened",
+    }
+    return failed[list(columns)].rename(columns=columns).reset_index(drop=True) if len(failed) else pd.DataFrame()
+
+
 GRADIENT_COLUMNS = {"half_life": "half-life (steps)", "decay_per_step": "decades/step", "first_to_last": "first/last"}
 
 
