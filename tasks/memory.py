@@ -20,9 +20,14 @@ from typing import Any
 
 import torch
 
-from bench import SequenceSet, Task, TaskData
+from bench import Metric, SequenceSet, Task, TaskData
+from bench.metrics import ACCURACY
 from bench.task import IGNORE
 from tasks.synthetic import PROBE_SIZES, PROBE_TRAINING, SPLITS, size_problems, split_generator
+
+# Beside the accuracy over answer positions: the share of sequences whose answers are all
+# right, which is what "the model copies" means (one wrong symbol of ten fails a sequence).
+EXACT = Metric("exact", higher_is_better=True, low=0.0, high=1.0, scale=100.0, unit="%", decimals=1)
 
 
 def make_copy(size: int, gap: int, symbols: int, alphabet: int, generator: torch.Generator) -> SequenceSet:
@@ -70,6 +75,7 @@ class MemoryTask(Task):
     train_defaults = PROBE_TRAINING
     solved_threshold = 0.95  # accuracy over the answer positions
     length_option = "T"
+    metrics = (ACCURACY, EXACT)
 
     def make(self, options: Mapping[str, Any], size: int, generator: torch.Generator) -> SequenceSet:
         raise NotImplementedError
@@ -106,6 +112,11 @@ class MemoryTask(Task):
                 "answers": self.answers(options),
             },
         )
+
+    def scores(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The accuracy over answer positions (the headline), and whether all of them are right."""
+        right = (output.argmax(-1) == target) | (target == IGNORE)
+        return {"accuracy": self.score(output, target), "exact": right.all(1).float()}
 
     def chance(self, data: TaskData) -> float:
         """Guessing one of the equally likely answers: the best input-blind predictor."""

@@ -79,6 +79,17 @@ def test_every_architecture_runs_every_memory_task_end_to_end(tmp_path):
     frame = bench.load_results(tmp_path)
     assert (frame["status"] == "ok").all() and len(frame) == 3 * len(bench.list_architectures())
     assert frame["test_accuracy"].between(0, 1).all()
+    # every answer right is rarer than each answer right
+    assert (frame["test_exact"] <= frame["test_accuracy"]).all() and frame["valid_exact"].between(0, 1).all()
+
+
+def test_exact_counts_the_sequences_with_every_answer_right():
+    task = bench.get_task("copy")
+    target = torch.tensor([[IGNORE, 1, 2], [IGNORE, 1, 2]])
+    output = torch.nn.functional.one_hot(torch.tensor([[0, 1, 2], [0, 1, 1]]), 3).float()
+    scores = task.scores(output, target)
+    assert scores["accuracy"].tolist() == [1.0, 0.5] and scores["exact"].tolist() == [1.0, 0.0]
+    assert [m.name for m in task.metric_declarations] == ["accuracy", "exact"]  # the headline first
 
 
 class FinalOnly(torch.nn.Module):
