@@ -94,6 +94,28 @@ def expand(
     return list(cells.values())
 
 
+def settings_problems(
+    task_names: Iterable[str], overrides: Mapping[str, Any], task_registry: Registry[Task] | None = None
+) -> list[str]:
+    """What is wrong with ``overrides`` as far as it can be told without the architectures
+    (a sweep whose architectures are malformed still has its settings checked): run
+    settings and the tasks' options, and typos of either."""
+    task_registry = tasks() if task_registry is None else task_registry
+    problems: list[str] = []
+    task_list = _lookup(task_registry, list(task_names), problems)
+    known = _known([], task_list)
+    plain = {k: v for k, v in overrides.items() if not k.startswith("arch.")}
+    typos = [k for k in plain if k not in known and difflib.get_close_matches(k, known, n=1, cutoff=TYPO)]
+    problems += [str(unknown_name("setting", key, known)).split(" Known ")[0] for key in typos]
+    run_keys = RunConfig.defaults()
+    run_overrides = _coerced({k: v for k, v in plain.items() if k in run_keys}, run_keys, problems)
+    for task in task_list:
+        options = _coerced(_pick(plain, task.defaults, "task."), task.defaults, problems)
+        problems.extend(task.check_options(task.resolve_options(options)))
+        _run_config(run_overrides, task.train_defaults, problems)
+    return list(dict.fromkeys(problems))
+
+
 def tune_grid(
     tune: Mapping[str, Any],
     overrides: Mapping[str, Any],

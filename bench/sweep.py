@@ -38,7 +38,7 @@ from typing import Any
 from bench.cell import Cell
 from bench.config import check_seeds
 from bench.errors import ConfigError, RnnbenchError
-from bench.planner import expand
+from bench.planner import expand, settings_problems
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -89,6 +89,10 @@ def expand_sweep(spec: Mapping[str, Any], source: str = "sweep") -> list[Cell]:
         problems.append(f"'match' must be a string such as \"params=20000\", got {match!r}")
         match = None
     tune = _table(spec, "tune", problems)
+    if not archs:  # the architectures are malformed: still check what can be checked without them
+        for task in task_names:
+            for overrides in _merge(spec, ("", f"task.{task}."), problems):
+                problems.extend(f"{task}: {problem}" for problem in settings_problems([task], overrides))
     cells: list[Cell] = []
     for task in task_names:
         for arch in archs:

@@ -11,6 +11,10 @@ from bench import Architecture
 from bench.checks import CHECKS, HIDDEN, INPUT, run_checks
 from bench.cli import main
 
+# parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
+# with a third-party plugin installed
+pytestmark = pytest.mark.registry
+
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("name", bench.list_architectures())

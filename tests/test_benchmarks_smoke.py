@@ -10,9 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 import bench
+
+# parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
+# with a third-party plugin installed
+pytestmark = pytest.mark.registry
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTEST = ["pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider"]

@@ -16,6 +16,10 @@ from bench.executors import LocalExecutor
 from bench.store import Store
 from tests.helpers import TINY
 
+# parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
+# with a third-party plugin installed
+pytestmark = pytest.mark.registry
+
 GRU = bench.get_architecture("gru")  # registered again by a clashing plugin below
 RUN = ["--arch", "gru", "rnn", "--task", "adding", "--seeds", "0", "--no-progress", "--set", *TINY]
 

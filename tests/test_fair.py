@@ -23,6 +23,10 @@ from bench.results import load, load_results
 from bench.store import Store
 from tests.helpers import TINY
 
+# parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
+# with a third-party plugin installed
+pytestmark = pytest.mark.registry
+
 INPUT = 16
 
 

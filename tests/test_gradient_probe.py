@@ -15,6 +15,10 @@ from bench.model import SequenceModel
 from bench.probes import gradient_profile, summarize
 from bench.task import Task
 
+# parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
+# with a third-party plugin installed
+pytestmark = pytest.mark.registry
+
 
 class LinearRecurrence(nn.Module):
     """h_t = a * h_{t-1} + x_t, read at each length: |dL/dh_t| = |c| * |a|^(T-1-t)."""

@@ -18,6 +18,10 @@ from bench.probes import gradient_profile
 from bench.task import IGNORE
 from tests.helpers import TINY_RUN
 
+# parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
+# with a third-party plugin installed
+pytestmark = pytest.mark.registry
+
 SMALL = {"train_size": 400, "valid_size": 50, "test_size": 50}
 TASKS = {"copy": {"T": 12}, "selective_copy": {"T": 20, "symbols": 4}, "mqar": {"T": 24, "pairs": 4}}
 

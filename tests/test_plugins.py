@@ -12,6 +12,10 @@ import bench
 from bench import Architecture, PluginError, hookimpl, plugins
 from bench.cli import main
 
+# parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
+# with a third-party plugin installed
+pytestmark = pytest.mark.registry
+
 
 class SumEncoder(torch.nn.Module):
     """A valid but minimal encoder: the running sum of a linear map, read at each length."""

@@ -23,6 +23,10 @@ from bench.results import load
 from bench.store import Store
 from bench.task import Task
 
+# parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
+# with a third-party plugin installed
+pytestmark = pytest.mark.registry
+
 PUBLISHED = Path(__file__).resolve().parent.parent / "results" / "published"
 FOLDERS = sorted(p.parent for p in PUBLISHED.glob("*/cells"))
 # architectures of published records that a notebook registered, not a package: lesson 4's
