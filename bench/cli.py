@@ -16,7 +16,7 @@ from bench.catalog import TABLES
 from bench.cell import Cell
 from bench.checks import run_checks
 from bench.config import RunConfig, parse_assignments
-from bench.errors import ConfigError, RnnbenchError
+from bench.errors import RnnbenchError
 from bench.executors import ExecutorOptions, executor, executors
 from bench.horizon import horizon_cells, horizon_table
 from bench.planner import expand
@@ -219,9 +219,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_horizon(args: argparse.Namespace) -> int:
     seeds = args.seeds or default_seeds([args.task])
-    lengths = check_lengths(args.T)
     cells = horizon_cells(
-        args.arch, args.task, lengths, seeds, parse_assignments(args.set), args.match, tune_arguments(args.tune)
+        args.arch, args.task, args.T, seeds, parse_assignments(args.set), args.match, tune_arguments(args.tune)
     )
     out = args.out or f"results/horizon-{args.task}"
 
@@ -231,16 +230,6 @@ def cmd_horizon(args: argparse.Namespace) -> int:
         print(horizon_table(results.chosen()).to_markdown())
 
     return run_and_report(cells, out, args, then=print_horizon)
-
-
-def check_lengths(lengths: list[int]) -> list[int]:
-    """--T values: each positive, each once (a repeated length would train the same cells twice)."""
-    repeated = sorted({length for length in lengths if lengths.count(length) > 1})
-    if repeated:
-        raise ConfigError(f"--T gives {', '.join(map(str, repeated))} more than once; give each length once")
-    if any(length < 1 for length in lengths):
-        raise ConfigError(f"--T lengths must be positive integers, got {' '.join(map(str, lengths))}")
-    return lengths
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -40,7 +40,10 @@ def horizon_cells(
     overrides = dict(overrides or {})
     if option in overrides or f"task.{option}" in overrides:
         raise ConfigError(f"give sequence lengths with --T, not --set {option}=...")
-    arch_names, seeds = list(arch_names), list(seeds)
+    arch_names, seeds, lengths = list(arch_names), list(seeds), list(lengths)
+    repeated = sorted({length for length in lengths if lengths.count(length) > 1})
+    if repeated:  # it would train the same cells twice
+        raise ConfigError(f"--T gives {', '.join(map(str, repeated))} more than once; give each length once")
     return [
         cell
         for length in lengths

@@ -29,7 +29,7 @@ from bench.meter import Stopwatch, ThroughputMeter, peak_memory_mb
 from bench.model import SequenceModel, build_model
 from bench.plugins import architectures, source, tasks
 from bench.probe import Probe, ProbeContext, probes
-from bench.record import PluginSource, Record
+from bench.record import Record
 from bench.task import SequenceSet, Task, TaskData
 from bench.trackers import Fanout, Tracker
 
@@ -96,18 +96,10 @@ def run_cell(
         for length in run.eval_length_values()
     }
     return Record(
-        id=cell.id,
+        **described(cell, task),
         status=trainer.status,
         error=trainer.error,
-        arch=cell.arch,
-        task=cell.task,
-        seed=cell.seed,
-        config=cell.config(),
-        plugins=plugin_sources(cell),
-        metrics=task.metric_declarations,
-        length_option=task.length_option,
         chance=task.chance(data),
-        solved_threshold=task.solved_threshold,
         solved=task.is_solved(test.get(task.metric, math.nan)),
         test=test,
         test_at_length=test_at_length,
@@ -125,8 +117,6 @@ def run_cell(
         params=count_parameters(model),
         encoder_params=count_parameters(model.encoder),
         state_size=getattr(model.encoder, "state_size", None),
-        tuned=list(cell.tuned),
-        match=cell.match,
         data={
             **data.info,
             "train_size": len(data.train),
@@ -143,41 +133,43 @@ def run_cell(
         eval_seconds=trainer.eval_seconds,
         wall_seconds=time.perf_counter() - started,
         environment=environment(device, threads),
-        finished=now(),
     )
 
 
 def failed_record(cell: Cell, exc: BaseException) -> Record:
     """The record of a cell that raised: what happened, where, and the cell's configuration."""
-    task = tasks().get(cell.task)
     return Record(
-        id=cell.id,
+        **described(cell, tasks().get(cell.task)),
         status="error",
         error=f"{type(exc).__name__}: {exc}",
         traceback="".join(traceback.format_exception(exc)),
-        arch=cell.arch,
-        task=cell.task,
-        seed=cell.seed,
-        config=cell.config(),
-        plugins=plugin_sources(cell),
-        metrics=task.metric_declarations,
-        length_option=task.length_option,
-        solved_threshold=task.solved_threshold,
-        tuned=list(cell.tuned),
-        match=cell.match,
-        finished=now(),
     )
 
 
-def plugin_sources(cell: Cell) -> dict[str, PluginSource]:
+def described(cell: Cell, task: Task) -> dict[str, Any]:
+    """What every record of a cell says, whatever became of it: the cell, the plugins it
+    came from, what its task declares, how it was planned, and when it ended."""
     return {
-        "arch": source(architectures().plugin_of(cell.arch)),
-        "task": source(tasks().plugin_of(cell.task)),
+        "id": cell.id,
+        "arch": cell.arch,
+        "task": cell.task,
+        "seed": cell.seed,
+        "config": cell.config(),
+        "plugins": {
+            "arch": source(architectures().plugin_of(cell.arch)),
+            "task": source(tasks().plugin_of(cell.task)),
+        },
+        "metrics": task.metric_declarations,
+        "length_option": task.length_option,
+        "solved_threshold": task.solved_threshold,
+        "tuned": list(cell.tuned),
+        "match": cell.match,
+        "finished": now(),
     }
 
 
 def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
 
 class Trainer:

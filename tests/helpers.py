@@ -11,3 +11,12 @@ TINY_RUN = [
     "hidden_size=8",
 ]
 TINY = [*TINY_RUN, "T=6"]  # for tasks run at a fixed sequence length
+
+
+def untimed(value):
+    """A record's part without wall-clock times, which differ from run to run."""
+    if isinstance(value, list):
+        return [untimed(item) for item in value]
+    if isinstance(value, dict):
+        return {k: untimed(v) for k, v in value.items() if not k.endswith("seconds")}
+    return value

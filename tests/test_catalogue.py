@@ -4,7 +4,6 @@ that is right, or both, and nothing already computed is lost (issue 18's defects
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -15,13 +14,14 @@ import types
 from pathlib import Path
 
 import pytest
-import torch
 
 import bench
 from bench import Architecture, hookimpl
 from bench.cli import main
 from bench.store import Store
 from tests.helpers import TINY
+from tests.test_architectures import NotANumber
+from tests.test_end_to_end import Crashing
 
 ROOT = Path(__file__).resolve().parents[1]
 S = ["threads=1", "max_steps=3", "eval_every=3", "train_size=32", "valid_size=16", "test_size=16", "probe_points=1"]
@@ -140,18 +140,8 @@ def test_an_explicit_fashion_folder_is_the_only_one_looked_in(tmp_path, capsys, 
 
 
 # 5. `rnnbench report` never mentioned cells whose status is error.
-class Raises(torch.nn.Module):
-    def __init__(self, input_size, hidden_size):
-        super().__init__()
-        self.linear = torch.nn.Linear(input_size, hidden_size)
-        self.output_size = hidden_size
-
-    def forward(self, x, lengths):
-        raise RuntimeError("this cell's own bug")
-
-
 RAISES = types.SimpleNamespace(
-    rnnbench_register_architectures=hookimpl(lambda: [Architecture("raises", "Raises.", Raises)])
+    rnnbench_register_architectures=hookimpl(lambda: [Architecture("raises", "Raises.", Crashing)])
 )
 
 
@@ -162,7 +152,7 @@ def test_the_report_lists_the_cells_that_failed(tmp_path, register_plugin, capsy
     capsys.readouterr()
     assert main(["report", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "Cells that did not end ok" in printed and "RuntimeError: this cell's own bug" in printed
+    assert "Cells that did not end ok" in printed and "RuntimeError: this plugin has a bug" in printed
     assert "(1 error)" in printed  # and the summary counts it
 
 
@@ -256,16 +246,6 @@ def test_data_says_what_it_can_and_cannot_download(capsys, monkeypatch):
 
 
 # 14. `rnnbench check` on an encoder that outputs NaN blamed a structural cut.
-class NotANumber(torch.nn.Module):
-    def __init__(self, input_size, hidden_size):
-        super().__init__()
-        self.linear = torch.nn.Linear(input_size, hidden_size)
-        self.output_size = hidden_size
-
-    def forward(self, x, lengths):
-        return self.linear(x)[:, -1] * math.nan
-
-
 def test_check_blames_the_nan_not_a_cut(register_plugin, capsys):
     register_plugin(
         types.SimpleNamespace(
@@ -334,3 +314,25 @@ def test_the_html_report_names_skipped_files(results):
     assert main(["report", str(results), "--html"]) == 0
     assert "skipped 1 file(s)" in (results / "report.html").read_text()
     assert "skipped 1 file(s)" in (results / "report.md").read_text()
+
+
+# Deliverable 1: two records of one cell under two ids are never averaged together.
+def test_a_plugin_that_gained_an_option_is_not_counted_twice(tmp_path, register_plugin, capsys):
+    gru = bench.get_architecture("gru")
+
+    def plugin(defaults):
+        arch = Architecture("mygru", "A plugin's GRU.", lambda i, h, **options: gru.factory(i, h), defaults)
+        return types.SimpleNamespace(rnnbench_register_architectures=hookimpl(lambda: [arch]))
+
+    out = tmp_path / "d"
+    register_plugin(plugin({}), "mygru-plugin")
+    assert run("--arch", "mygru", "--task", "adding", out=out) == 0
+    register_plugin(plugin({"new_option": 1}), "mygru-plugin")  # version 2, without added_later
+    assert run("--arch", "mygru", "--task", "adding", out=out) == 0  # a new id: computed again
+    assert len(list((out / "cells").glob("*.json"))) == 2
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "(n=1)" in captured.out and "(n=2)" not in captured.out
+    newest = max(Store(out).records(), key=lambda r: r.finished)
+    assert f"kept {newest.id}.json, left out" in captured.err

@@ -3,10 +3,8 @@ and a run killed mid-way resumes with nothing lost."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,19 +12,11 @@ import pytest
 from bench.cli import main
 from bench.store import Store
 from bench.sweep import load_sweep
+from tests import test_resume as resume
+from tests.helpers import untimed
 from tests.test_resume import SWEEP, stored
 
-ROOT = Path(__file__).resolve().parents[1]
 COMPARED = ("status", "test", "valid", "best_step", "steps", "params", "chance", "solved", "history", "probes")
-
-
-def comparable(value):
-    """A record's part without wall-clock times, which differ from run to run."""
-    if isinstance(value, list):
-        return [comparable(item) for item in value]
-    if isinstance(value, dict):
-        return {k: comparable(v) for k, v in value.items() if not k.endswith("seconds")}
-    return value
 
 
 @pytest.fixture
@@ -44,21 +34,12 @@ def test_two_jobs_store_the_records_one_job_stores(sweep, tmp_path, capsys):
     assert set(one) == set(two) == {cell.id for cell in load_sweep(sweep).cells}
     for cell_id, record in one.items():
         for key in COMPARED:
-            assert comparable(two[cell_id][key]) == comparable(record[key]), (cell_id, key)
+            assert untimed(two[cell_id][key]) == untimed(record[key]), (cell_id, key)
         assert two[cell_id]["environment"]["threads"] == 1  # as the sweep sets it
 
 
 def start(sweep: Path, out: Path, fault: str | None = None) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("RNNBENCH_FAULT", None)
-    if fault:
-        env["RNNBENCH_FAULT"] = fault
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench.cli", "sweep", str(sweep), "--out", str(out), "--no-progress", "--jobs", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return resume.start(sweep, out, fault, "--jobs", "2")
 
 
 @pytest.mark.parametrize("fault, lands", [("between:2", 2), ("write:3", 2)])

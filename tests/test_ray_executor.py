@@ -9,6 +9,7 @@ from bench.executors import LocalExecutor, executor
 from bench.planner import expand
 from bench.store import Store
 from bench.suite import run_cells
+from tests.helpers import untimed
 
 ray = pytest.importorskip("ray")
 SETTINGS = {
@@ -42,12 +43,3 @@ def test_ray_and_local_executors_store_the_same_results(tmp_path, local_ray):
     for cell_id, record in local.items():
         for key in COMPARED:
             assert untimed(remote[cell_id][key]) == untimed(record[key]), (cell_id, key)
-
-
-def untimed(value):
-    """Records without wall-clock times, which differ from run to run."""
-    if isinstance(value, list):
-        return [untimed(item) for item in value]
-    if isinstance(value, dict):
-        return {k: untimed(v) for k, v in value.items() if not k.endswith("seconds")}
-    return value

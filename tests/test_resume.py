@@ -34,13 +34,14 @@ T = [4, 5, 6]
 """
 
 
-def start(sweep: Path, out: Path, fault: str | None = None) -> subprocess.Popen:
+def start(sweep: Path, out: Path, fault: str | None = None, *options: str) -> subprocess.Popen:
+    """`rnnbench sweep` in a process of its own, killed at ``fault`` (RNNBENCH_FAULT) if given."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("RNNBENCH_FAULT", None)
     if fault:
         env["RNNBENCH_FAULT"] = fault
     return subprocess.Popen(
-        [sys.executable, "-m", "bench.cli", "sweep", str(sweep), "--out", str(out), "--no-progress"],
+        [sys.executable, "-m", "bench.cli", "sweep", str(sweep), "--out", str(out), "--no-progress", *options],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
