@@ -11,13 +11,22 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.leaderboard import comparisons_table, leaderboard_table, tuning_table
+from bench.leaderboard import (
+    UNTRAINED,
+    across_table,
+    bold_in_leaderboard,
+    bold_in_summary,
+    comparisons_table,
+    leaderboard_table,
+    notes_table,
+    tuning_table,
+)
 from bench.results import Results
-from bench.stats import RANKING_NOTE
 from bench.tables import (
     failures_table,
     generalisation_table,
     gradient_table,
+    seeds_table,
     summary_table,
     throughput_table,
     verdict_table,
@@ -33,7 +42,11 @@ class Table:
     - ``build(results)``: the table (empty when the results have nothing for it);
     - ``flat``: written without its row index (a plain list of rows);
     - ``note``: a sentence printed below it;
-    - ``printed``: shown in the printout and the reports (False: CSV only).
+    - ``printed``: shown in the printout and the reports (False: CSV only);
+    - ``latex(table)``: the part of the table a paper shows, written as ``<name>.tex``
+      (booktabs);
+    - ``bold(results, table)``: the cells set in bold in the HTML and LaTeX versions: only
+      where a difference is significant.
     """
 
     name: str
@@ -42,6 +55,26 @@ class Table:
     flat: bool = False
     note: str = ""
     printed: bool = True
+    latex: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    bold: Callable[[Results, pd.DataFrame], set[tuple[object, str]]] | None = None  # (row, column) cells
+
+
+VERDICT_NOTE = (
+    "Verdict: the best model has the most seeds solved (on a task with a solved threshold), then the best "
+    "centre; another model is 'below the best' when the t-test on the metric's scale (paired by seed where the "
+    "task's data depend only on the seed), Holm-corrected within the experiment, gives p < 0.05 in the best's "
+    "favour, else 'tied with the best': not told apart, which is not 'equal' (the notes say how many seeds "
+    "would decide it). Centres and 95% intervals are computed on the metric's scale (log for errors, logit for "
+    "accuracies) and transformed back, so they stay inside the metric's range. A model with one seed gets no "
+    "verdict and no interval; a failed seed counts as the worst value. "
+    f"{UNTRAINED} marks weights that never improved on their initialisation."
+)
+
+
+def paper_columns(leaderboard: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard as a paper shows it: the result, its verdict, the budget, the seeds."""
+    kept = ("encoder params", "seeds", "solved (95% CI)", "verdict")
+    return leaderboard[[c for c in leaderboard.columns if str(c).startswith("test ") or c in kept]]
 
 
 TABLES = [
@@ -50,6 +83,8 @@ TABLES = [
         "summary",
         "Test metric, mean ± std over seeds",
         lambda r: summary_table(r.chosen(), r.metrics),
+        latex=lambda table: table,
+        bold=lambda r, table: bold_in_summary(r.verdicts, table),
     ),
     Table(
         "failures",
@@ -59,19 +94,34 @@ TABLES = [
     ),
     Table(
         "leaderboard",
-        "Leaderboard (test metric at each model's selected setting, 95% confidence intervals)",
-        lambda r: leaderboard_table(r.chosen(), r.metrics),
-        note=RANKING_NOTE,
+        "Leaderboard (test metric at each model's selected setting: centre and 95% interval, verdict against the best)",
+        lambda r: leaderboard_table(r.verdicts, r.frame),
+        note=VERDICT_NOTE,
+        latex=paper_columns,
+        bold=lambda r, table: bold_in_leaderboard(r.verdicts, table),
     ),
     Table(
-        "comparisons",
-        "Pairwise comparisons (difference of test means a - b, its 95% CI, Welch's t-test)",
-        lambda r: comparisons_table(r.chosen(), r.metrics),
+        "notes",
+        "What makes a comparison unequal or undecided",
+        lambda r: notes_table(r.verdicts, r.chosen()),
         flat=True,
     ),
     Table(
+        "comparisons",
+        "Pairwise comparisons (t-test on the metric's scale, Holm-corrected; P(a better than b); exact test of the "
+        "solved counts)",
+        lambda r: comparisons_table(r.verdicts),
+        flat=True,
+    ),
+    Table(
+        "across",
+        "Across experiments: mean rank, Friedman's test and the Nemenyi critical difference",
+        lambda r: across_table(r.verdicts),
+    ),
+    Table(
         "tuning",
-        "Tuning: mean validation metric of every tuned setting (the best is selected; test never enters)",
+        "Tuning: mean validation metric of every tuned setting over the tuning seeds (the best is selected; test "
+        "never enters)",
         lambda r: tuning_table(r.frame, r.metrics),
     ),
     Table(
@@ -82,4 +132,5 @@ TABLES = [
     Table("solved", "Seeds that solved each task", lambda r: verdict_table(r.chosen())),
     Table("gradients", "Gradient decay going back in time (median over seeds)", lambda r: gradient_table(r.chosen())),
     Table("throughput", "Throughput (median over seeds)", lambda r: throughput_table(r.chosen())),
+    Table("seeds", "Every seed's value", lambda r: seeds_table(r.frame, r.metrics), flat=True, printed=False),
 ]

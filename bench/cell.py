@@ -45,6 +45,9 @@ class Cell:
     # that chose its hidden size (the hidden size itself is in ``run``).
     tuned: tuple[str, ...] = ()
     match: str | None = None
+    # A fresh seed of a setting the tuning selected (`bench.planner.confirmation_cells`): its
+    # result reports the setting and never takes part in selecting it.
+    confirmation: bool = False
     # Options left out of the identity by the policy above, as "run.KEY", "arch.KEY", "task.KEY".
     unidentified: frozenset[str] = frozenset()
 

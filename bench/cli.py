@@ -22,12 +22,13 @@ from bench.horizon import horizon_cells, horizon_table
 from bench.planner import expand
 from bench.plugins import architectures, tasks
 from bench.probe import probes
+from bench.published import write_documents
 from bench.record import STATUSES
 from bench.report import figure_count, write_reports
 from bench.results import Results
 from bench.scaffold import write_plugin
 from bench.store import Store, StoreWarning
-from bench.suite import run_cells
+from bench.suite import run_and_confirm
 from bench.sweep import load_sweep
 from bench.tables import markdown
 from bench.task import Task
@@ -110,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("directory")
     report.add_argument("--html", action="store_true", help="also write report.html (self-contained) and report.md")
     report.set_defaults(handler=cmd_report)
+
+    documents = commands.add_parser(
+        "tables", help="write the tables marked in markdown files (README, docs) again from results/published"
+    )
+    documents.add_argument("files", nargs="+", help="markdown files with <!-- table: FOLDER TABLE ... --> blocks")
+    documents.add_argument("--check", action="store_true", help="change nothing; exit 1 if a table differs")
+    documents.set_defaults(handler=cmd_tables)
     return parser
 
 
@@ -140,6 +148,20 @@ def add_cell_options(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=V1,V2",
         help="run every value (several keys: every combination) and report, per architecture and experiment, the "
         "one with the best mean validation metric; any run setting or architecture option, e.g. lr=1e-3,3e-3",
+    )
+    parser.add_argument(
+        "--confirm-seeds",
+        nargs="+",
+        type=int,
+        default=[],
+        metavar="SEED",
+        help="with --tune: run each selected setting again on these fresh seeds; the tables report them, and the "
+        "tuning seeds stay in the tuning table",
+    )
+    parser.add_argument(
+        "--unequal-tuning",
+        action="store_true",
+        help="accept a tuning grid that gives some architectures more settings than others (refused by default)",
     )
     parser.add_argument("--out", help="results folder (default: results/<tasks>)")
     add_execution_options(parser)
@@ -212,15 +234,30 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     seeds = args.seeds or default_seeds(args.task)
-    cells = expand(args.arch, args.task, seeds, parse_assignments(args.set), args.match, tune_arguments(args.tune))
+    cells = expand(
+        args.arch,
+        args.task,
+        seeds,
+        parse_assignments(args.set),
+        args.match,
+        tune_arguments(args.tune),
+        unequal_tuning=args.unequal_tuning,
+    )
     out = args.out or f"results/{'-'.join(args.task)}"
-    return run_and_report(cells, out, args)
+    return run_and_report(cells, out, args, confirm_seeds=args.confirm_seeds)
 
 
 def cmd_horizon(args: argparse.Namespace) -> int:
     seeds = args.seeds or default_seeds([args.task])
     cells = horizon_cells(
-        args.arch, args.task, args.T, seeds, parse_assignments(args.set), args.match, tune_arguments(args.tune)
+        args.arch,
+        args.task,
+        args.T,
+        seeds,
+        parse_assignments(args.set),
+        args.match,
+        tune_arguments(args.tune),
+        unequal_tuning=args.unequal_tuning,
     )
     out = args.out or f"results/horizon-{args.task}"
 
@@ -229,7 +266,7 @@ def cmd_horizon(args: argparse.Namespace) -> int:
         print("at least half the seeds, every shorter T too):\n")
         print(horizon_table(results.chosen()).to_markdown())
 
-    return run_and_report(cells, out, args, then=print_horizon)
+    return run_and_report(cells, out, args, then=print_horizon, confirm_seeds=args.confirm_seeds)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -251,7 +288,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if len(sweep.cells) > PLAN_ROWS:
             print(f"\n(the first {PLAN_ROWS} of {len(sweep.cells):,} cells)")
         return 0
-    return run_and_report(sweep.cells, out, args)
+    return run_and_report(sweep.cells, out, args, confirm_seeds=sweep.confirm_seeds)
 
 
 def warn_if_large(cells: list[Cell]) -> None:
@@ -273,15 +310,20 @@ def _describe(cell: Cell, arch: Architecture, task: Task) -> str:
 
 
 def run_and_report(
-    cells: list, out: str, args: argparse.Namespace, then: Callable[[Results], None] | None = None
+    cells: list,
+    out: str,
+    args: argparse.Namespace,
+    then: Callable[[Results], None] | None = None,
+    confirm_seeds: Sequence[int] = (),
 ) -> int:
     """Run the cells, print the folder's tables (and ``then`` whatever the command adds); the
     exit code is 1 when a cell failed."""
     warn_if_large(cells)
     options = ExecutorOptions(address=args.address, jobs=args.jobs, track=tuple(args.track), folder=Path(out))
-    counts = run_cells(
+    counts = run_and_confirm(
         cells,
         Store(out),
+        confirm_seeds,
         rerun=args.rerun or (),
         progress=not args.no_progress and sys.stderr.isatty(),  # bars in a log file are noise
         executor=executor(args.executor, options),
@@ -350,6 +392,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.html:
         print(f"wrote {Path(args.directory) / 'report.html'} and {Path(args.directory) / 'report.md'}")
     return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    changed = write_documents([Path(f) for f in args.files], Path.cwd(), check=args.check)
+    for path in changed:
+        verb = "differs from its records" if args.check else "written again"
+        print(f"{path}: {verb}", file=sys.stderr)
+    return 1 if changed and args.check else 0
 
 
 PLAN_ROWS = 200  # cells a --dry-run lists

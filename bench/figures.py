@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from bench.files import remove_stale_temporaries, write_outputs
+from bench.leaderboard import across_table
 from bench.metrics import Metric
 from bench.probe import Drawn, probes
 from bench.record import Record
@@ -47,6 +48,7 @@ def write_figures(results: Results) -> list[Path]:
         return []
     drawn = results.drawn()  # a tuned model is drawn at its selected setting, as the tables report it
     written = _save(directory, "scores", scores_figure(frame, results.metrics))
+    written += _save(directory, "critical_difference", critical_difference_figure(across_table(results.verdicts)))
     probe_list = [probe for _, probe, _ in probes() if probe.draw is not None]
     for setup in sorted({d.setup for d in drawn}):
         setup_drawn = [d for d in drawn if d.setup == setup]
@@ -122,6 +124,33 @@ def scores_figure(frame: pd.DataFrame, metrics: dict[str, Metric]):
         axis.grid(True, axis="y", alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle("Test metric, mean ± std over seeds")
+    return figure
+
+
+def critical_difference_figure(across: pd.DataFrame):
+    """Demšar's critical-difference diagram: each model at its mean rank over the
+    experiments (1 = best), and a bar as long as the Nemenyi critical difference; models
+    closer than it are not told apart. None without the across-experiments table."""
+    if across.empty:
+        return None
+    difference = float(across["critical difference"].iloc[0])
+    models = list(across.index)
+    figure, axis = plt.subplots(figsize=(7, 1.2 + 0.35 * len(models)))
+    for i, model in enumerate(models):
+        rank = float(across.loc[model, "mean rank"])
+        axis.plot([rank, rank], [0, -(i + 1)], color="grey", linewidth=0.8)
+        axis.plot(rank, 0, "o", color="black")
+        axis.text(rank + 0.03, -(i + 1), f"{model} ({rank:.2f})", va="center", fontsize=9)
+    best = float(across["mean rank"].min())
+    axis.plot([best, best + difference], [0.5, 0.5], color="firebrick", linewidth=3)
+    axis.text(best, 0.75, f"critical difference {difference:.2f}", color="firebrick", fontsize=8)
+    axis.set_xlim(0.5, len(models) + 0.5)
+    axis.set_ylim(-(len(models) + 0.5), 1.2)
+    axis.set_yticks([])
+    axis.set_xlabel("mean rank over experiments (1 = best)")
+    experiments = int(across["experiments"].iloc[0])
+    p = float(across["Friedman p"].iloc[0])
+    axis.set_title(f"Across {experiments} experiments: Friedman p = {p:.3g} (Nemenyi, α = 0.05)", fontsize=10)
     return figure
 
 

@@ -14,9 +14,9 @@ import pandas as pd
 from bench.catalog import TABLES
 from bench.files import write_outputs
 from bench.results import Results
-from bench.tables import Metrics, markdown, summary_column
+from bench.tables import markdown
 
-FIGURE_ORDER = ("scores", "gradients", "horizon", "curves")
+FIGURE_ORDER = ("scores", "critical_difference", "gradients", "horizon", "curves")
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
@@ -29,20 +29,20 @@ details pre { background: #f7f7f7; padding: 0.5rem; overflow-x: auto; font-size:
 """
 
 
-def best_per_column(frame: pd.DataFrame, summary: pd.DataFrame, metrics: Metrics) -> pd.DataFrame:
-    """The summary table with the best architecture of each column in bold (by each
-    metric's declared direction)."""
-    marked = summary.map(html.escape)
-    for (experiment, task), cells in frame.groupby(["experiment", "task"], sort=False):
-        if task not in metrics:
-            continue
-        metric = metrics[task]
-        column = summary_column(experiment, metric)
-        means = cells[cells["status"] != "error"].groupby("model")[f"test_{metric.name}"].mean().dropna()
-        if column in marked and not means.empty:
-            best = means.idxmax() if metric.higher_is_better else means.idxmin()
-            marked.loc[best, column] = f"<strong>{marked.loc[best, column]}</strong>"
+def in_bold(table: pd.DataFrame, cells: set[tuple[object, str]]) -> pd.DataFrame:
+    """The table as escaped text, with ``cells`` ((row, column) pairs) in bold."""
+    marked = table.astype(str).map(html.escape)
+    for row, column in cells:
+        if row in marked.index and column in marked.columns:
+            marked.loc[row, column] = f"<strong>{marked.loc[row, column]}</strong>"
     return marked
+
+
+def _cell(value: object) -> object:
+    """A table cell as the plain tables show it: numbers to 3 digits, missing as "–"."""
+    if isinstance(value, float):
+        return "–" if value != value else f"{value:.3g}"
+    return "–" if value is None or value is pd.NA else value
 
 
 def figure_paths(directory: Path) -> list[Path]:
@@ -67,10 +67,12 @@ def write_html(results: Results, tables: dict[str, pd.DataFrame]) -> Path:
         table = tables.get(spec.name)
         if not spec.printed or table is None or table.empty:
             continue
-        summary = spec.name == "summary"
-        shown = best_per_column(results.chosen(), table, results.metrics) if summary else table
         parts.append(f"<h2>{html.escape(spec.title)}</h2>")
-        parts.append(shown.to_html(escape=not summary, float_format=lambda v: f"{v:.3g}", na_rep="–"))
+        if spec.bold is not None:  # bold only where a difference is significant
+            shown = in_bold(table.map(_cell), spec.bold(results, table))
+            parts.append(shown.to_html(escape=False))
+        else:
+            parts.append(table.to_html(float_format=lambda v: f"{v:.3g}", na_rep="–"))
         if spec.note:
             parts.append(f"<p>{html.escape(spec.note)}</p>")
     parts.append("<h2>Figures</h2>")

@@ -22,6 +22,7 @@ from bench.config import RunConfig, check_seeds, coerce
 from bench.errors import ConfigError, RnnbenchError, UnknownNameError, unknown_name
 from bench.plugins import architectures, tasks
 from bench.registry import Registry
+from bench.results import Results
 from bench.task import Task
 
 # How alike a setting must be to a known one to be called its typo when the names of a run
@@ -39,6 +40,7 @@ def expand(
     *,
     arch_registry: Registry[Architecture] | None = None,
     task_registry: Registry[Task] | None = None,
+    unequal_tuning: bool = False,
 ) -> list[Cell]:
     """All cells of architectures x tasks x seeds with ``overrides`` applied.
 
@@ -52,7 +54,8 @@ def expand(
     select per architecture the one with the best mean validation metric.
 
     ``arch_registry``, ``task_registry``: where names are looked up (the registered plugins
-    by default).
+    by default). Every architecture must get as many tuned settings as every other (a tuned
+    option only some of them have gives the others one), unless ``unequal_tuning``.
     """
     arch_registry = architectures() if arch_registry is None else arch_registry
     task_registry = tasks() if task_registry is None else task_registry
@@ -89,9 +92,71 @@ def expand(
             cells.setdefault(cell.id, cell)
     if match and not problems:
         cells = {cell.id: cell for cell in _matched(list(cells.values()), match, arch_registry, problems)}
+    if not unequal_tuning:
+        problems += tuning_budgets(list(cells.values()))
     if problems:
         raise ConfigError("; ".join(dict.fromkeys(problems)) + (f". {suffix}" if suffix else ""))
     return list(cells.values())
+
+
+def tuning_budgets(cells: list[Cell]) -> list[str]:
+    """Unequal tuning budgets: an architecture that gets fewer tuned settings than another in
+    the same experiment (same task, task options and seed) is compared at a disadvantage."""
+    counts: dict[tuple, dict[str, int]] = {}
+    for cell in cells:
+        if cell.tuned:
+            experiment = (cell.task, json.dumps(dict(cell.task_options), sort_keys=True, default=str), cell.seed)
+            per_arch = counts.setdefault(experiment, {})
+            per_arch[cell.arch] = per_arch.get(cell.arch, 0) + 1
+    problems = []
+    for (task, _, _), per_arch in counts.items():
+        if len(set(per_arch.values())) > 1:
+            listed = ", ".join(f"{arch} {count}" for arch, count in sorted(per_arch.items()))
+            problems.append(
+                f"unequal tuning budgets on {task}: settings tried per architecture: {listed} (a tuned option only "
+                f"some architectures have gives the others one value); tune what they all have, or accept it with "
+                f"--unequal-tuning"
+            )
+    return list(dict.fromkeys(problems))
+
+
+def confirmation_cells(
+    tuning: list[Cell],
+    results: Results,
+    seeds: Iterable[int],
+    arch_registry: Registry[Architecture] | None = None,
+    task_registry: Registry[Task] | None = None,
+) -> list[Cell]:
+    """Each selected setting of the ``tuning`` cells again, on ``seeds`` (fresh seeds, none of
+    the tuning's): the cells that confirm the selection. ``results`` holds the tuning's
+    records, from which each model's selection is read (on validation only)."""
+    arch_registry = architectures() if arch_registry is None else arch_registry
+    task_registry = tasks() if task_registry is None else task_registry
+    seeds = list(seeds)
+    check_confirmation(tuning, seeds)
+    planned = {cell.id: cell for cell in tuning}
+    frame = results.frame
+    selected = frame[frame["id"].isin(planned) & frame["selected"] & ~frame["confirmation"].astype(bool)]
+    cells = []
+    for _, group in selected.groupby(["experiment", "model"], sort=False):
+        model = planned[group["id"].iloc[0]]  # one cell of the selected setting: its settings, another seed
+        arch, task = arch_registry.get(model.arch), task_registry.get(model.task)
+        for seed in seeds:
+            cell = Cell.of(arch, task, seed, model.run, model.arch_options, model.task_options)
+            cells.append(dataclasses.replace(cell, tuned=model.tuned, match=model.match, confirmation=True))
+    return cells
+
+
+def check_confirmation(tuning: list[Cell], seeds: list[int]) -> None:
+    """Before anything runs: confirmation seeds are valid, fresh, and have a tuning to confirm."""
+    problems = [f"confirmation {problem}" for problem in check_seeds(seeds)]
+    used = sorted({cell.seed for cell in tuning} & set(seeds))
+    if used:
+        problems.append(f"confirmation seeds {', '.join(map(str, used))} also tune the setting; give fresh seeds")
+    if not any(cell.tuned for cell in tuning):
+        problems.append("confirmation seeds confirm a tuned setting: tune something (--tune KEY=V1,V2)")
+    if problems:
+        raise ConfigError("; ".join(problems))
 
 
 def settings_problems(

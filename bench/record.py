@@ -17,7 +17,8 @@ Formats:
 - 2: ``format``; ``metrics`` declares each metric (`bench.metrics.Metric`); ``probes``
   holds every probe's measurements by its record key, and ``probe_errors`` each failed
   probe's error; ``plugins`` names each plugin's distribution and version; ``finished``
-  is when the cell ended (UTC, ISO 8601).
+  is when the cell ended (UTC, ISO 8601); ``confirmation`` marks a fresh seed of a selected
+  setting; ``seeded_data`` says whether the task's data depend only on the seed.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class Record:
     state_size: int | None = None
     tuned: list[str] = field(default_factory=list)
     match: str | None = None
+    confirmation: bool = False  # a fresh seed of a selected setting, not one of those that selected it
+    seeded_data: bool = True  # the task's data depend only on its options and the seed (tests pair by seed)
     data: dict[str, Any] = field(default_factory=dict)
     train_seconds: float | None = None
     probe_seconds: float | None = None
@@ -349,6 +352,8 @@ SCHEMA: dict[str, Check] = {
     "state_size": optional(integer),
     "tuned": optional(list_of(text)),
     "match": optional(text),
+    "confirmation": boolean,
+    "seeded_data": boolean,
     "data": optional(an_object),
     "train_seconds": optional(number),
     "probe_seconds": optional(number),

@@ -29,19 +29,41 @@ def build_tables(results: Results) -> dict[str, pd.DataFrame]:
 
 
 def write_tables(results: Results) -> dict[str, pd.DataFrame]:
-    """Write every table as CSV into the results folder; return them by name."""
+    """Write every table as CSV into the results folder, and as LaTeX those declared so;
+    return them by name."""
     directory = results.directory
     tables = build_tables(results)
-    flat = {table.name for table in TABLES if table.flat}
-    write_outputs(
-        directory,
-        "table",
-        {
-            directory / f"{name}.csv": functools.partial(_write_csv, table, index=name not in flat)
-            for name, table in tables.items()
-        },
-    )
+    specs = {spec.name: spec for spec in TABLES}
+    writes = {
+        directory / f"{name}.csv": functools.partial(_write_csv, table, index=not specs[name].flat)
+        for name, table in tables.items()
+    }
+    for name, table in tables.items():
+        spec = specs[name]
+        if spec.latex is not None and not table.empty:
+            bold = spec.bold(results, table) if spec.bold else set()
+            writes[directory / f"{name}.tex"] = functools.partial(_write_latex, spec.latex(table), bold, spec.title)
+    write_outputs(directory, "table", writes)
     return tables
+
+
+def _write_latex(table: pd.DataFrame, bold: set[tuple[object, str]], caption: str, path: Path) -> None:
+    """A booktabs table (rules from pandas' Styler), with the ``bold`` cells in bold."""
+    flat = table.reset_index()
+    index_names = [name for name in table.index.names if name]
+    positions = {row: i for i, row in enumerate(table.index)}
+    shown = flat.map(lambda v: "–" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v)
+    styler = shown.style.hide(axis="index").format(precision=3, escape="latex")
+    for row, column in bold:
+        if row in positions and column in shown:
+            styler = styler.set_properties(subset=pd.IndexSlice[[positions[row]], [column]], **{"font-weight": "bold"})
+    latex = styler.to_latex(
+        hrules=True,
+        convert_css=True,
+        caption=caption,
+        column_format="l" * len(index_names) + "r" * (len(shown.columns) - len(index_names)),
+    )
+    path.write_text(latex, encoding="utf-8")
 
 
 def _write_csv(table: pd.DataFrame, path: Path, index: bool) -> None:

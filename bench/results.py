@@ -9,6 +9,7 @@ tuned model's selected setting is marked (`select`).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import warnings
@@ -27,6 +28,7 @@ from bench.plugins import architectures, tasks
 from bench.probe import Drawn, Probe, probes
 from bench.record import Record
 from bench.store import Store, StoreWarning, damaged_message
+from bench.verdicts import Experiment, analyse
 
 
 @dataclass
@@ -52,8 +54,14 @@ class Results:
         return {task: self.metric(task) for task in dict.fromkeys(r.task for r in self.records if r.metric)}
 
     def chosen(self) -> pd.DataFrame:
-        """The cells tables and figures report: each model's selected setting."""
+        """The cells tables and figures report: each model's selected setting (on its
+        confirmation seeds when it has them)."""
         return chosen(self.frame)
+
+    @functools.cached_property
+    def verdicts(self) -> list[Experiment]:
+        """Each experiment's verdicts on the reported cells (`bench.verdicts`), computed once."""
+        return analyse(self.chosen(), self.metrics)
 
     def drawn(self) -> list[Drawn]:
         """The measured records of the chosen cells, labelled as the tables label them."""
@@ -182,6 +190,10 @@ def flatten(record: Record, probe_list: list[Probe]) -> dict[str, Any]:
         "chance": record.chance,
         "solved": record.solved,
         "steps": record.steps,
+        "best_step": record.best_step,
+        "confirmation": record.confirmation,
+        "seeded_data": record.seeded_data,
+        "code": _code(record),
         "params": record.params,
         "train_seconds": record.train_seconds,
         "probe_seconds": record.probe_seconds,
@@ -201,6 +213,20 @@ def flatten(record: Record, probe_list: list[Probe]) -> dict[str, Any]:
     if record.probe_errors:
         row["probe_errors"] = "; ".join(f"{name}: {error}" for name, error in record.probe_errors.items())
     return row
+
+
+def _code(record: Record) -> str | None:
+    """The code a record came from: rnnbench's version and its git commit, when known."""
+    version = record.environment.get("rnnbench")
+    commit = record.environment.get("git_commit")
+    return (
+        " ".join(
+            part
+            for part in (version, commit[:7] + ("+dirty" if "+dirty" in commit else "") if commit else None)
+            if part
+        )
+        or None
+    )
 
 
 def label(frame: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
@@ -249,25 +275,35 @@ def _tuned_columns(cells: pd.DataFrame, stated: pd.DataFrame) -> list[str]:
 
 def select(frame: pd.DataFrame) -> pd.DataFrame:
     """Marks ``selected``: per experiment and model, the cells of the tuned setting with the
-    best mean *validation* metric over seeds (test metrics never enter the choice). Without
-    tuning every cell is selected."""
+    best mean *validation* metric over the tuning seeds (test metrics never enter the choice,
+    nor do confirmation seeds). A seed without a finite validation value (it diverged or
+    failed) counts as the worst value its model reached in the experiment, so that a setting
+    is never chosen on its surviving seeds alone. Without tuning every cell is selected."""
     selected = pd.Series(True, index=frame.index)
     for _, cells in frame.groupby(["experiment", "model"], sort=False):
-        if cells["setting"].nunique() < 2:
+        tuning = cells[~cells["confirmation"].astype(bool)]
+        if tuning["setting"].nunique() < 2:
             continue
-        scores = cells[f"valid_{cells['metric'].dropna().iloc[0]}"].astype(float)
-        # a seed that diverged has no finite validation score; a setting with none at all loses
-        means = scores[np.isfinite(scores)].groupby(cells["setting"]).mean()
-        settings = list(dict.fromkeys(cells["setting"]))
-        higher = bool(cells["higher_is_better"].dropna().iloc[0])
+        scores = tuning[f"valid_{tuning['metric'].dropna().iloc[0]}"].astype(float)
+        higher = bool(tuning["higher_is_better"].dropna().iloc[0])
+        finite = scores[np.isfinite(scores)]
+        worst = (finite.min() if higher else finite.max()) if len(finite) else np.nan
+        means = scores.where(np.isfinite(scores), worst).groupby(tuning["setting"]).mean().dropna()
+        settings = list(dict.fromkeys(tuning["setting"]))
         best = (means.idxmax() if higher else means.idxmin()) if len(means) else settings[0]
         selected[cells.index] = cells["setting"] == best
     return frame.assign(selected=selected)
 
 
 def chosen(frame: pd.DataFrame) -> pd.DataFrame:
-    """The cells the tables and figures report: each model's selected setting."""
-    return frame[frame["selected"]] if "selected" in frame else frame
+    """The cells the tables and figures report: each model's selected setting, on its
+    confirmation seeds when it has them (seeds that took no part in the selection), else on
+    the seeds that selected it."""
+    if "selected" not in frame:
+        return frame
+    picked = frame[frame["selected"]]
+    confirmed = picked.groupby(["experiment", "model"], sort=False)["confirmation"].transform("any").astype(bool)
+    return picked[~confirmed | picked["confirmation"].astype(bool)]
 
 
 def _differing(stated: pd.DataFrame, prefixes: tuple[str, ...]) -> list[str]:

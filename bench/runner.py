@@ -164,6 +164,8 @@ def described(cell: Cell, task: Task) -> dict[str, Any]:
         "solved_threshold": task.solved_threshold,
         "tuned": list(cell.tuned),
         "match": cell.match,
+        "confirmation": cell.confirmation,
+        "seeded_data": task.seeded_data,
         "finished": now(),
     }
 

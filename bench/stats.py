@@ -1,88 +1,224 @@
-"""How sure each verdict is, computed with scipy.stats (never hand-written formulas).
+"""How sure each verdict is, computed with scipy.stats and statsmodels (never hand-written
+formulas). Every choice below is stated where it is made; docs/statistics in the README
+says the same in prose.
 
-- Per model: mean, standard deviation (n - 1) and the 95% confidence interval of the mean
-  (Student's t with n - 1 degrees of freedom).
-- Per pair of models in one experiment: the difference of means (a - b), its 95% CI and
-  the p-value of Welch's t-test (unequal variances, Welch-Satterthwaite degrees of freedom).
-- Ranking: a model's rank is 1 + the number of models significantly better than it
-  (Welch's t-test, p < 0.05), so models whose difference is not significant share a rank.
-  With 2-3 seeds per model the test has little power: a shared rank means "not told apart
-  by these seeds", not "equal". No correction for multiple comparisons is made.
-- Solved fractions of probes: the Wilson 95% interval.
+- **Scale.** A metric's values are analysed on the scale its declared range suggests, so
+  that no interval leaves the range: the logit of the position in [low, high] for a
+  bounded metric (accuracy), the log of the distance to the bound for a half-bounded one
+  (MSE, loss), the values themselves otherwise. Means, intervals and tests are computed
+  there and transformed back: the centre of an MSE is its geometric mean.
+- **Per model:** the centre and the 95% interval of the mean (Student's t with n - 1 degrees
+  of freedom, on that scale). Fewer than two values: no interval.
+- **Per pair of models in one experiment:** Student's paired t-test on that scale when the
+  models saw the same data at each seed (the task declares it; every built-in task does),
+  Welch's t-test otherwise; p-values corrected with Holm's method within the experiment;
+  the probability of improvement P(A better than B) over seeds (pairs of seeds when not
+  paired), with a bootstrap 95% interval (percentile, 2,000 resamples, fixed seed); and for
+  pairs not told apart, the seeds per model that would give 80% power at the observed effect.
+- **Failures.** A seed that diverged or failed without a finite test value counts as a
+  failure: it loses to every finite value in P(A > B), and takes the worst value observed in
+  its experiment in the t-tests. It is never dropped.
+- **Solved fractions:** the Wilson 95% interval; pairs compared with Barnard's exact test.
+- **Across experiments:** Friedman's test on the models' ranks per experiment, with the
+  Nemenyi critical difference (Demšar 2006).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestIndPower, TTestPower
+from statsmodels.tools.sm_exceptions import ConvergenceWarning  # imported here: it sets its own filters
+
+from bench.metrics import Metric
 
 CONFIDENCE = 0.95
-ALPHA = 0.05  # significance level of the ranking's pairwise tests
+ALPHA = 0.05  # significance level of every test, after Holm's correction
+POWER = 0.8  # the power the seed estimates aim for
+# Below this many seeds per model the report warns: with 5 seeds a paired t-test detects an
+# effect of about 1.4 standard deviations of the differences with 80% power, and a rank test
+# can reach p < 0.05 at all (Mann-Whitney, 3 against 3 seeds, cannot go below p = 0.1).
+MIN_SEEDS = 5
+# A bounded metric within this share of its range from a bound is analysed at that distance
+# (the logit of 0 or 1 is infinite); 1e-4 is below the resolution of any test set here.
+CLIP = 1e-4
+TINY = 1e-12  # the same for a half-bounded metric at its bound (an MSE of exactly 0)
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0  # the intervals of P(A > B) are the same on every run
 NAN = float("nan")
-RANKING_NOTE = (
-    "Rank: 1 + the number of models significantly better (Welch's t-test on the seeds' test metrics, p < 0.05, "
-    "no multiple-comparison correction); models not told apart share a rank. With 2-3 seeds the test has little "
-    "power, so shared ranks are common and mean 'not distinguished', not 'equal'."
-)
 
 
-def _finite(values: Sequence[float]) -> np.ndarray:
+def scale_of(metric: Metric) -> str:
+    """``"logit"``, ``"log"`` or ``"linear"``: where the metric's statistics are computed."""
+    if math.isfinite(metric.low) and math.isfinite(metric.high):
+        return "logit"
+    if math.isfinite(metric.low) or math.isfinite(metric.high):
+        return "log"
+    return "linear"
+
+
+def to_scale(values: Sequence[float], metric: Metric) -> np.ndarray:
+    x = np.asarray(values, dtype=float)
+    kind = scale_of(metric)
+    if kind == "logit":
+        share = np.clip((x - metric.low) / (metric.high - metric.low), CLIP, 1 - CLIP)
+        return np.log(share / (1 - share))
+    if kind == "log":
+        distance = x - metric.low if math.isfinite(metric.low) else metric.high - x
+        return np.log(np.maximum(distance, TINY))
+    return x
+
+
+def from_scale(values: Sequence[float] | float, metric: Metric) -> np.ndarray:
+    y = np.asarray(values, dtype=float)
+    kind = scale_of(metric)
+    if kind == "logit":
+        return metric.low + (metric.high - metric.low) / (1 + np.exp(-y))
+    if kind == "log":
+        return metric.low + np.exp(y) if math.isfinite(metric.low) else metric.high - np.exp(y)
+    return y
+
+
+def finite(values: Sequence[float]) -> np.ndarray:
     array = np.asarray(values, dtype=float)
     return array[np.isfinite(array)]
 
 
-def mean_ci(values: Sequence[float]) -> dict[str, float]:
-    """``n``, ``mean``, ``std`` and the 95% CI of the mean (NaN bounds below two values)."""
-    x = _finite(values)
+def summary(values: Sequence[float], metric: Metric) -> dict[str, float]:
+    """``n``, the raw ``mean`` and ``std``, and the ``centre`` with its 95% interval
+    (``ci_low``, ``ci_high``) on the metric's scale, transformed back: always inside the
+    metric's range. NaN interval below two values; a point interval without spread."""
+    x = finite(values)
     n = len(x)
     if n == 0:
-        return {"n": 0, "mean": NAN, "std": NAN, "ci_low": NAN, "ci_high": NAN}
-    mean = float(x.mean())
-    if n == 1:
-        return {"n": 1, "mean": mean, "std": NAN, "ci_low": NAN, "ci_high": NAN}
-    std = float(x.std(ddof=1))
-    if std == 0:
-        low = high = mean
+        return {"n": 0, "mean": NAN, "std": NAN, "centre": NAN, "ci_low": NAN, "ci_high": NAN}
+    y = to_scale(x, metric)
+    centre = float(from_scale(y.mean(), metric))
+    result = {"n": n, "mean": float(x.mean()), "std": NAN, "centre": centre, "ci_low": NAN, "ci_high": NAN}
+    if n < 2:
+        return result
+    result["std"] = float(x.std(ddof=1))
+    if y.std() == 0:
+        result["ci_low"] = result["ci_high"] = centre
     else:
-        low, high = stats.t.interval(CONFIDENCE, n - 1, loc=mean, scale=stats.sem(x))
-    return {"n": n, "mean": mean, "std": std, "ci_low": float(low), "ci_high": float(high)}
+        low, high = stats.t.interval(CONFIDENCE, n - 1, loc=y.mean(), scale=stats.sem(y))
+        result["ci_low"], result["ci_high"] = sorted(float(v) for v in from_scale([low, high], metric))
+    return result
 
 
-def compare(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
-    """Difference of means ``a - b``, its 95% CI and Welch's p-value (NaN when either side
-    has fewer than two values, or both have no spread)."""
-    x, y = _finite(a), _finite(b)
-    diff = float(x.mean() - y.mean()) if len(x) and len(y) else NAN
-    if len(x) < 2 or len(y) < 2 or (x.std() == 0 and y.std() == 0):
-        return {"diff": diff, "ci_low": NAN, "ci_high": NAN, "p_value": NAN}
-    result = stats.ttest_ind(x, y, equal_var=False)
+def better(first: np.ndarray, second: np.ndarray, metric: Metric) -> np.ndarray:
+    """1 where ``first`` beats ``second``, 0.5 for a tie, 0 where it loses (elementwise)."""
+    wins = first > second if metric.higher_is_better else first < second
+    return np.where(first == second, 0.5, wins.astype(float))
+
+
+def improvement(a: Sequence[float], b: Sequence[float], metric: Metric, paired: bool) -> dict[str, float]:
+    """P(A better than B): over the seeds both have (``paired``), else over every pair of
+    seeds; with its bootstrap 95% interval (NaN below two values on either side). Failures
+    are -inf or +inf here, whichever is worst, and lose to every finite value."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+
+    def probability(first: np.ndarray, second: np.ndarray, axis: int = -1) -> np.ndarray:
+        if paired:
+            return better(first, second, metric).mean(axis=axis)
+        return better(first[..., :, None], second[..., None, :], metric).mean(axis=(-2, -1))
+
+    if not len(x) or not len(y):
+        return {"p_better": NAN, "p_better_low": NAN, "p_better_high": NAN}
+    point = float(probability(x, y))
+    if len(x) < 2 or len(y) < 2:
+        return {"p_better": point, "p_better_low": NAN, "p_better_high": NAN}
+    interval = stats.bootstrap(
+        (x, y),
+        probability,
+        paired=paired,
+        vectorized=True,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    ).confidence_interval
+    return {"p_better": point, "p_better_low": float(interval.low), "p_better_high": float(interval.high)}
+
+
+def compare(a: Sequence[float], b: Sequence[float], metric: Metric, paired: bool) -> dict[str, float]:
+    """The t-test of A against B on the metric's scale (paired: the values are aligned by
+    seed): ``shift`` = mean difference A - B there, its 95% interval, and the raw p-value
+    (NaN below two values on either side, or without any spread)."""
+    x, y = to_scale(a, metric), to_scale(b, metric)
+    nan = {"shift": NAN, "shift_low": NAN, "shift_high": NAN, "p_raw": NAN}
+    if len(x) < 2 or len(y) < 2:
+        return nan
+    if paired:
+        if np.std(x - y) == 0:
+            return {**nan, "shift": float(np.mean(x - y))}
+        result = stats.ttest_rel(x, y)
+    else:
+        if x.std() == 0 and y.std() == 0:
+            return {**nan, "shift": float(x.mean() - y.mean())}
+        result = stats.ttest_ind(x, y, equal_var=False)
     interval = result.confidence_interval(CONFIDENCE)
     return {
-        "diff": diff,
-        "ci_low": float(interval.low),
-        "ci_high": float(interval.high),
-        "p_value": float(result.pvalue),
+        "shift": float(np.mean(x - y) if paired else x.mean() - y.mean()),
+        "shift_low": float(interval.low),
+        "shift_high": float(interval.high),
+        "p_raw": float(result.pvalue),
     }
 
 
-def significantly_better(first: Sequence[float], second: Sequence[float], higher_is_better: bool) -> bool:
-    """Whether ``first``'s mean beats ``second``'s with Welch's p < ALPHA."""
-    result = compare(first, second)
-    if math.isnan(result["p_value"]) or result["p_value"] >= ALPHA:
-        return False
-    return result["diff"] > 0 if higher_is_better else result["diff"] < 0
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values (statsmodels' multipletests); NaN stays NaN and is not counted."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(len(p), NAN)
+    present = np.isfinite(p)
+    if present.any():
+        adjusted[present] = multipletests(p[present], alpha=ALPHA, method="holm")[1]
+    return adjusted.tolist()
 
 
-def ranks(samples: Mapping[str, Sequence[float]], higher_is_better: bool) -> dict[str, int]:
-    """Each model's rank: 1 + how many models are significantly better than it."""
-    return {
-        model: 1
-        + sum(significantly_better(other, values, higher_is_better) for name, other in samples.items() if name != model)
-        for model, values in samples.items()
-    }
+def seeds_for_power(a: Sequence[float], b: Sequence[float], metric: Metric, paired: bool) -> float:
+    """Seeds per model that would give the t-test 80% power at the effect these seeds show
+    (on the metric's scale, at ALPHA before correction); inf when they show none, NaN when
+    they cannot say (below two values, or no spread)."""
+    x, y = to_scale(a, metric), to_scale(b, metric)
+    if len(x) < 2 or len(y) < 2:
+        return NAN
+    if paired:
+        differences = x - y
+        spread = differences.std(ddof=1)
+        effect = abs(differences.mean()) / spread if spread > 0 else NAN
+        solver = TTestPower()
+    else:
+        spread = math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
+        effect = abs(x.mean() - y.mean()) / spread if spread > 0 else NAN
+        solver = TTestIndPower()
+    if not math.isfinite(effect):
+        return NAN
+    if effect == 0:
+        return math.inf
+    with warnings.catch_warnings():  # statsmodels warns when no sample size reaches the power
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            seeds = float(np.atleast_1d(solver.solve_power(effect_size=effect, alpha=ALPHA, power=POWER))[0])
+        except (ValueError, RuntimeError):
+            seeds = math.nan
+    # no root: an effect too small for any number of seeds the solver tries (beyond thousands)
+    return float(math.ceil(seeds)) if math.isfinite(seeds) else math.inf
+
+
+def solved_test(solved_a: int, n_a: int, solved_b: int, n_b: int) -> float:
+    """Barnard's exact test of two solved fractions (two-sided); NaN without seeds."""
+    if not n_a or not n_b:
+        return NAN
+    if solved_a * n_b == solved_b * n_a and solved_a in (0, n_a):
+        return 1.0  # both none, or both all: nothing to test (Barnard's statistic is undefined)
+    table = [[solved_a, n_a - solved_a], [solved_b, n_b - solved_b]]
+    return float(stats.barnard_exact(table).pvalue)
 
 
 def wilson(successes: int, trials: int) -> tuple[float, float]:
@@ -91,3 +227,19 @@ def wilson(successes: int, trials: int) -> tuple[float, float]:
         return NAN, NAN
     interval = stats.binomtest(successes, trials).proportion_ci(CONFIDENCE, method="wilson")
     return float(interval.low), float(interval.high)
+
+
+def friedman(ranks: np.ndarray) -> dict[str, object]:
+    """Friedman's test across experiments (rows) of models (columns), given each model's rank
+    within each experiment (1 = best, ties averaged), and the Nemenyi critical difference of
+    mean ranks at ALPHA (Demšar 2006): two models whose mean ranks differ by more are told apart."""
+    blocks, models = ranks.shape
+    statistic, p = stats.friedmanchisquare(*ranks.T)
+    q = stats.studentized_range.ppf(1 - ALPHA, models, np.inf) / math.sqrt(2)
+    return {
+        "mean_ranks": ranks.mean(axis=0),
+        "statistic": float(statistic),
+        "p_value": float(p),
+        "critical_difference": float(q * math.sqrt(models * (models + 1) / (6 * blocks))),
+        "experiments": blocks,
+    }

@@ -17,9 +17,9 @@ from bench.cell import Cell
 from bench.config import parse_assignments
 from bench.errors import ConfigError
 from bench.executors import Executor, ExecutorOptions, LocalExecutor, executor
-from bench.planner import expand
+from bench.planner import check_confirmation, confirmation_cells, expand
 from bench.record import STATUSES
-from bench.results import load_results
+from bench.results import load, load_results
 from bench.store import Store
 
 
@@ -35,6 +35,8 @@ def run(
     tune: Mapping[str, Any] | None = None,
     jobs: int = 1,
     track: str | Iterable[str] = (),
+    confirm_seeds: Iterable[int] = (),
+    unequal_tuning: bool = False,
 ) -> pd.DataFrame:
     """Run architectures x tasks x seeds and return every record of ``out`` as a DataFrame.
 
@@ -44,14 +46,38 @@ def run(
     never redone. ``match`` (``"params=20000"`` or ``"state=128"``) gives every architecture
     the same budget; ``tune`` (``{"lr": [1e-3, 3e-3]}``) runs every value, and the frame's
     ``selected`` column marks, per architecture and experiment, the value with the best mean
-    validation metric. ``jobs``: cells at once on this machine. ``track``: trackers that
-    follow each cell (``"tensorboard"``, ``"mlflow"``)."""
+    validation metric; ``confirm_seeds`` then runs each selected value again on those fresh
+    seeds, and the tables report them. ``jobs``: cells at once on this machine. ``track``:
+    trackers that follow each cell (``"tensorboard"``, ``"mlflow"``)."""
     seeds = [seeds] if isinstance(seeds, int) else seeds
-    cells = expand(_names(arch), _names(task), seeds, _overrides(overrides), match, tune)
-    tracked = tuple(_names(track))
-    options = ExecutorOptions(jobs=jobs, track=tracked, folder=Path(out))
-    run_cells(cells, Store(out), rerun=_names(rerun), progress=progress, executor=executor("local", options))
+    cells = expand(_names(arch), _names(task), seeds, _overrides(overrides), match, tune, unequal_tuning=unequal_tuning)
+    options = ExecutorOptions(jobs=jobs, track=tuple(_names(track)), folder=Path(out))
+    run_and_confirm(
+        cells, Store(out), confirm_seeds, _names(rerun), progress=progress, executor=executor("local", options)
+    )
     return load_results(out)
+
+
+def run_and_confirm(
+    cells: list[Cell],
+    store: Store,
+    confirm_seeds: Iterable[int] = (),
+    rerun: Iterable[str] = (),
+    progress: bool = False,
+    executor: Executor | None = None,
+) -> dict[str, int]:
+    """Run the cells, then, with ``confirm_seeds``, each selected setting again on those fresh
+    seeds (`bench.planner.confirmation_cells`); return the counts of both."""
+    confirm_seeds = list(confirm_seeds)
+    if confirm_seeds:
+        check_confirmation(cells, confirm_seeds)  # before the tuning runs, not hours after
+    counts = run_cells(cells, store, rerun=rerun, progress=progress, executor=executor)
+    if confirm_seeds:
+        confirming = confirmation_cells(cells, load(store.directory), confirm_seeds)
+        print(f"confirming each selected setting on seeds {', '.join(map(str, confirm_seeds))}", file=sys.stderr)
+        more = run_cells(confirming, store, rerun=rerun, progress=progress, executor=executor)
+        counts = {key: counts[key] + more[key] for key in counts}
+    return counts
 
 
 def run_cells(

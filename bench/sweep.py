@@ -22,6 +22,9 @@
     [tune]                                # every value runs; reports select per architecture
     lr = [1e-3, 3e-3]                     # the best mean validation metric (see --tune)
 
+    confirm_seeds = [5, 6, 7]             # each selected setting again on fresh seeds (--confirm-seeds)
+    unequal_tuning = false                # true accepts unequal tuning budgets (--unequal-tuning)
+
 The whole file is checked before the first cell starts; every problem is listed at once.
 """
 
@@ -31,27 +34,31 @@ import itertools
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.cell import Cell
 from bench.config import check_seeds
 from bench.errors import ConfigError, RnnbenchError
-from bench.planner import expand, settings_problems
+from bench.planner import check_confirmation, expand, settings_problems, tuning_budgets
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-TOP_LEVEL = {"name", "architectures", "tasks", "seeds", "set", "grid", "arch", "task", "match", "tune"}
+TOP_LEVEL = {
+    "name", "architectures", "tasks", "seeds", "set", "grid", "arch", "task", "match", "tune", "confirm_seeds",
+    "unequal_tuning",
+}  # fmt: skip
 
 
 @dataclass
 class Sweep:
     name: str
     cells: list[Cell]
+    confirm_seeds: list[int] = field(default_factory=list)
 
 
 def load_sweep(path: str | os.PathLike) -> Sweep:
@@ -68,7 +75,11 @@ def load_sweep(path: str | os.PathLike) -> Sweep:
         raise ConfigError(f"cannot read sweep file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    return Sweep(spec.get("name") or path.stem, expand_sweep(spec, str(path)))
+    cells = expand_sweep(spec, str(path))
+    confirm_seeds = spec.get("confirm_seeds", [])
+    if confirm_seeds:
+        check_confirmation(cells, confirm_seeds if isinstance(confirm_seeds, list) else [confirm_seeds])
+    return Sweep(spec.get("name") or path.stem, cells, confirm_seeds)
 
 
 def expand_sweep(spec: Mapping[str, Any], source: str = "sweep") -> list[Cell]:
@@ -89,6 +100,9 @@ def expand_sweep(spec: Mapping[str, Any], source: str = "sweep") -> list[Cell]:
         problems.append(f"'match' must be a string such as \"params=20000\", got {match!r}")
         match = None
     tune = _table(spec, "tune", problems)
+    unequal = spec.get("unequal_tuning", False)
+    if not isinstance(unequal, bool):
+        problems.append(f"'unequal_tuning' must be true or false, got {unequal!r}")
     if not archs:  # the architectures are malformed: still check what can be checked without them
         for task in task_names:
             for overrides in _merge(spec, ("", f"task.{task}."), problems):
@@ -98,9 +112,11 @@ def expand_sweep(spec: Mapping[str, Any], source: str = "sweep") -> list[Cell]:
         for arch in archs:
             for overrides in _merge(spec, ("", f"task.{task}.", f"arch.{arch}."), problems):
                 try:
-                    cells.extend(expand([arch], [task], seeds, overrides, match, tune))
+                    cells.extend(expand([arch], [task], seeds, overrides, match, tune, unequal_tuning=True))
                 except RnnbenchError as exc:
                     problems.append(f"{arch} x {task}: {exc}")
+    if unequal is not True:  # the budgets compare across the sweep's architectures, so here
+        problems += tuning_budgets(cells)
     problems = list(dict.fromkeys(problems))  # one line per distinct problem
     if problems:
         raise ConfigError(f"{source} has {len(problems)} problem(s); nothing was run:\n  - " + "\n  - ".join(problems))

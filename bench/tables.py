@@ -70,11 +70,14 @@ def _first_setting(cells: pd.DataFrame) -> str:
 
 def mean_std(cells: pd.DataFrame, column: str, metric: Metric) -> str:
     """``mean ± std (n=N)`` of a column over the cells, with the count of cells that did not
-    end ok; "–" when no cell has a finite value."""
+    end ok, and "†" when a cell's weights never improved on their initialisation; "–" when
+    no cell has a finite value."""
     values = cells[column].astype(float) if column in cells else pd.Series(dtype=float)
     values = values[np.isfinite(values)]  # a diverged cell may score inf; its status says so
     n = len(values)
     flags = [f"{count} {status}" for status, count in cells["status"].value_counts().items() if status != "ok"]
+    if "best_step" in cells and (cells["best_step"].eq(0) & cells["steps"].gt(0)).any():
+        flags.append("† untrained")
     note = f" ({', '.join(flags)})" if flags else ""
     if n == 0:
         return "–" + note
@@ -121,6 +124,34 @@ def failures_table(frame: pd.DataFrame) -> pd.DataFrame:
     return failed[list(columns)].rename(columns=columns).reset_index(drop=True) if len(failed) else pd.DataFrame()
 
 
+def seeds_table(frame: pd.DataFrame, metrics: Metrics) -> pd.DataFrame:
+    """Every seed's value: per experiment, model, setting and seed, its role (a tuning seed,
+    or a confirmation seed of the selected setting), status, test and validation metric,
+    whether it solved the task, and whether its weights ever improved on the initial ones."""
+    rows = []
+    for _, row in frame.iterrows():
+        metric = metrics.get(row["task"])
+        if metric is None:
+            continue
+        rows.append(
+            {
+                "experiment": row["experiment"],
+                "arch": row["model"],
+                "setting": row["setting"],
+                "seed": row["seed"],
+                "role": "confirmation" if row["confirmation"] else "tuning" if row["setting"] else "",
+                "selected": bool(row["selected"]),
+                "status": row["status"],
+                "metric": metric.name,
+                "test": row.get(f"test_{metric.name}"),
+                "valid": row.get(f"valid_{metric.name}"),
+                "solved": row["solved"],
+                "untrained": bool(row["best_step"] == 0 and row["steps"] > 0),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 GRADIENT_COLUMNS = {"half_life": "half-life (steps)", "decay_per_step": "decades/step", "first_to_last": "first/last"}
 
 
@@ -146,11 +177,13 @@ def gradient_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Seeds that solved each probe, per architecture and task (tasks with a threshold only)."""
-    judged = frame[frame["solved"].notna()]
+    """Seeds that solved each probe, per architecture and task (tasks with a threshold only).
+    A seed that diverged or failed counts, as not solved."""
+    thresholded = frame.groupby("experiment")["solved"].transform(lambda v: v.notna().any()).astype(bool)
+    judged = frame[thresholded]
     if judged.empty:
         return pd.DataFrame()
-    solved = judged.assign(solved=judged["solved"].astype(bool))
+    solved = judged.assign(solved=judged["solved"].fillna(False).astype(bool) & (judged["status"] == "ok"))
     counts = solved.groupby(["model", "experiment"], sort=False)["solved"].agg(["sum", "count"])
     labels = counts.apply(lambda r: f"{int(r['sum'])}/{int(r['count'])}", axis=1)
     return labels.unstack("experiment").sort_index().rename_axis(index="arch", columns=None)

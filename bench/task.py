@@ -104,6 +104,10 @@ class Task:
     # The metrics this task reports (`bench.Metric`: direction, range, display), the headline
     # first; `scores` computes them. Empty: by kind, accuracy (classification) or MSE (regression).
     metrics: ClassVar[tuple[Metric, ...]] = ()
+    # Whether the data depend only on the options and the seed (what `prepare` promises):
+    # models compared at one seed then saw the same data, and the tests pair them by seed.
+    # A task that draws its data anew on every run sets False, and gets unpaired tests.
+    seeded_data: ClassVar[bool] = True
 
     def validate(self) -> list[str]:
         """Problems with this task's declaration, for the host's registration check."""

@@ -7,9 +7,11 @@ from __future__ import annotations
 import math
 import types
 
+import numpy as np
 import pytest
 import torch
 from scipy import stats as scipy_stats
+from statsmodels.stats.multitest import multipletests
 
 import bench
 from bench import Architecture, ConfigError, hookimpl
@@ -149,34 +151,40 @@ def test_selection_uses_validation_only(tmp_path):
     results = load(tmp_path)
     frame = results.frame
     assert set(frame.loc[frame["selected"], "setting"]) == {"lr=0.001"}
-    board = leaderboard_table(results.chosen(), results.metrics)
+    board = leaderboard_table(results.verdicts, results.frame)
     row = board.loc[("probe", "gru")]
-    assert row["selected"] == "lr=0.001" and row.iloc[list(board.columns).index("n")] == 3
+    assert row["selected"] == "lr=0.001" and row["seeds"] == 3
     assert row.filter(like="test accuracy").iloc[0].startswith("60.00")  # the selected setting's test score
 
 
-def test_intervals_tests_and_ranks_agree_with_scipy(tmp_path):
+def test_intervals_tests_and_verdicts_agree_with_scipy_and_statsmodels(tmp_path):
     scores = {"a": [0.90, 0.91, 0.92], "b": [0.80, 0.82, 0.79], "c": [0.81, 0.78, 0.83]}
     store = Store(tmp_path)
     for arch, values in scores.items():
         for seed, value in enumerate(values):
             store.put(record(arch, seed, 0.001, value, value, solved=value > 0.8, tuned=False))
     results = load(tmp_path)
-    frame = results.frame
 
-    comparisons = comparisons_table(frame, results.metrics).set_index(["a", "b"])
-    for a, b in (("a", "b"), ("a", "c"), ("b", "c")):
-        expected = scipy_stats.ttest_ind(scores[a], scores[b], equal_var=False)
-        interval = expected.confidence_interval(0.95)
+    def logit(values):
+        return np.log(np.array(values) / (1 - np.array(values)))
+
+    comparisons = comparisons_table(results.verdicts).set_index(["a", "b"])
+    pairs = (("a", "b"), ("a", "c"), ("b", "c"))
+    raw = [scipy_stats.ttest_rel(logit(scores[a]), logit(scores[b])).pvalue for a, b in pairs]  # paired by seed
+    for (a, b), p, adjusted in zip(pairs, raw, multipletests(raw, method="holm")[1], strict=True):
         row = comparisons.loc[(a, b)]
-        assert row["p_value"] == pytest.approx(expected.pvalue)
+        assert row["p_raw"] == pytest.approx(p) and row["p_holm"] == pytest.approx(adjusted)
         assert row["diff"] == pytest.approx(sum(scores[a]) / 3 - sum(scores[b]) / 3)
-        assert (row["ci_low"], row["ci_high"]) == pytest.approx((interval.low, interval.high))
 
-    board = leaderboard_table(frame, results.metrics).droplevel("experiment")
-    assert dict(board["rank"]) == {"a": 1, "b": 2, "c": 2}  # b and c are not told apart
-    low, high = scipy_stats.t.interval(0.95, 2, loc=0.91, scale=scipy_stats.sem(scores["a"]))
-    assert board.loc["a"].filter(like="test").iloc[0] == f"{91:.2f} ± {100 * (high - low) / 2:.2f}"
+    board = leaderboard_table(results.verdicts, results.frame).droplevel("experiment")
+    assert board.loc["a", "verdict"] == "best" and board.index[0] == "a"
+    # the interval of the mean on the logit scale, transformed back: inside [0, 1]
+    low, high = scipy_stats.t.interval(
+        0.95, 2, loc=logit(scores["a"]).mean(), scale=scipy_stats.sem(logit(scores["a"]))
+    )
+    centre = 1 / (1 + np.exp(-a.mean()))
+    expected = f"{100 * centre:.2f} [{100 / (1 + np.exp(-low)):.2f}, {100 / (1 + np.exp(-high)):.2f}]"
+    assert board.loc["a"].filter(like="test").iloc[0] == expected
     # Wilson's interval for 2 solved of 3, from its formula
     z, n, p = 1.959963984540054, 3, 2 / 3
     centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
@@ -204,7 +212,7 @@ def test_a_sweep_with_match_and_tune_runs_resumes_and_reports(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["sweep", str(sweep), "--out", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "Leaderboard" in printed and "Tuning" in printed and "Welch's t-test" in printed
+    assert "Leaderboard" in printed and "Tuning" in printed and "Holm" in printed
     frame = load_results(out)
     assert len(frame) == 2 * 2 * 2  # architectures x seeds x learning rates
     assert {"encoder_params", "params", "state_size", "selected"} <= set(frame.columns)
@@ -213,7 +221,7 @@ def test_a_sweep_with_match_and_tune_runs_resumes_and_reports(tmp_path, capsys):
     assert frame.groupby("arch")["selected"].sum().eq(2).all()  # one learning rate (2 seeds) each
     assert main(["sweep", str(sweep), "--out", str(out), "--no-progress"]) == 0
     assert "8 of 8 cells already" in capsys.readouterr().err  # resumed: nothing recomputed
-    assert (out / "comparisons.csv").read_text().startswith("experiment,metric,a,b,diff,ci_low,ci_high,p_value")
+    assert (out / "comparisons.csv").read_text().startswith("experiment,metric,a,b,paired,n_a,n_b")
 
 
 def test_the_python_api_takes_match_and_tune(tmp_path):
