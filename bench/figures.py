@@ -6,8 +6,10 @@ with any option its cells differ in, e.g. ``curves_imdb_keep=first``):
 - ``curves_<setup>``: validation metric against training step, chance level drawn;
 - ``horizon_<setup>``: test metric against sequence length (when several lengths were run),
   chance level and solved threshold drawn;
-- ``scores``: the headline test metric of every architecture and task, mean with the
-  standard deviation over seeds as error bars.
+- ``scores``: the headline test metric of every architecture and task: each seed as a dot,
+  the centre and its 95% interval as a line, the chance level as a reference (no bars: a
+  bar's length means nothing on a log axis);
+- ``critical_difference``: the models' mean ranks across experiments (when there are enough).
 
 Every axis follows the metrics' declarations (`bench.metrics.Metric`): scale, unit, log axis.
 """
@@ -28,6 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from bench import stats
 from bench.files import remove_stale_temporaries, write_outputs
 from bench.leaderboard import across_table
 from bench.metrics import Metric
@@ -85,8 +88,10 @@ def _savefig(figure, suffix: str, path: Path) -> None:
 
 
 def scores_figure(frame: pd.DataFrame, metrics: dict[str, Metric]):
-    """One panel per metric (as declared: scaled, on a log axis where it spans decades); bars
-    per experiment and architecture."""
+    """One panel per metric (as declared: scaled, on a log axis where it spans decades): for
+    every experiment and model, each seed's test value as a dot, the centre and its 95%
+    interval as a line (`bench.stats.summary`: inside the metric's range), and the chance
+    level as a dashed reference."""
     frame = frame[frame["status"] != "error"]
     panels: dict[Metric, list[str]] = {}  # metric -> its tasks
     for task in dict.fromkeys(frame["task"]):
@@ -99,31 +104,34 @@ def scores_figure(frame: pd.DataFrame, metrics: dict[str, Metric]):
     for axis, (metric, task_names) in zip(axes[0], panels.items(), strict=True):
         column = f"test_{metric.name}"
         cells = frame[frame["task"].isin(task_names)]
-        cells = cells[np.isfinite(cells[column].astype(float))]
-        if cells.empty:
-            continue
-        stats = cells.groupby(["experiment", "model"], sort=False)[column].agg(["mean", "std"])
-        experiments = list(dict.fromkeys(stats.index.get_level_values(0)))
-        models = sorted(set(stats.index.get_level_values(1)))
+        experiments = list(dict.fromkeys(cells["experiment"]))
+        models = sorted(set(cells["model"]))
         width = 0.8 / len(models)
-        for i, model in enumerate(models):
-            rows = [stats.loc[(e, model)] if (e, model) in stats.index else None for e in experiments]
-            means = [metric.scale * r["mean"] if r is not None else np.nan for r in rows]
-            errors = [metric.scale * r["std"] if r is not None and r["std"] == r["std"] else 0.0 for r in rows]
-            axis.bar(
-                np.arange(len(experiments)) + i * width,
-                means,
-                width,
-                yerr=errors,
-                capsize=3,
-                color=colors[model],
-                label=model,
-            )
-        axis.set_xticks(np.arange(len(experiments)) + 0.4 - width / 2, experiments, rotation=20, ha="right")
+        for e, experiment in enumerate(experiments):
+            group = cells[cells["experiment"] == experiment]
+            chance = group["chance"].dropna()
+            if len(chance):
+                axis.hlines(metric.scale * chance.iloc[0], e - 0.45, e + 0.45, colors="grey", linestyles="--", lw=1)
+            for i, model in enumerate(models):
+                values = group.loc[group["model"] == model, column].astype(float).to_numpy()
+                values = values[np.isfinite(values)]
+                if not len(values):
+                    continue
+                x = e + (i - (len(models) - 1) / 2) * width
+                axis.plot(np.full(len(values), x), metric.scale * values, "o", color=colors[model], ms=4, alpha=0.7)
+                summary = stats.summary(values, metric)
+                if summary["n"] > 1:
+                    axis.vlines(x, metric.scale * summary["ci_low"], metric.scale * summary["ci_high"],
+                                color=colors[model], lw=2)  # fmt: skip
+                axis.plot(x, metric.scale * summary["centre"], "_", color=colors[model], ms=14, mew=2)
+        for model in models:
+            axis.plot([], [], "o", color=colors[model], label=model)
+        axis.plot([], [], "--", color="grey", lw=1, label="chance")
+        axis.set_xticks(np.arange(len(experiments)), experiments, rotation=20, ha="right")
         _metric_axis(axis, "test", metric)
         axis.grid(True, axis="y", alpha=0.3)
         axis.legend(fontsize=8)
-    figure.suptitle("Test metric, mean ± std over seeds")
+    figure.suptitle("Test metric: each seed (dots), centre and 95% interval (lines), chance (dashed)")
     return figure
 
 
@@ -315,28 +323,36 @@ def learning_curves(drawn: list[Drawn]):
 
 
 def horizon_figure(frame: pd.DataFrame, example: Drawn):
+    """Test metric against sequence length: each seed as a dot, the centre and its 95%
+    interval as a line, per model; the chance level and the solved threshold drawn."""
     metric = example.record.metric
     column = f"test_{metric.name}"
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
     colors = _colors(frame["model"])
-    for model, cells in sorted(frame.groupby("model")):
-        stats = cells.groupby("length")[column].agg(["mean", "std"])
-        axis.errorbar(
-            stats.index,
-            stats["mean"],
-            yerr=stats["std"].fillna(0),
-            marker="o",
-            capsize=3,
-            color=colors[model],
-            label=model,
-        )
+    models = sorted(set(frame["model"]))
+    for i, model in enumerate(models):
+        cells = frame[frame["model"] == model]
+        lengths, centres = [], []
+        for length, group in cells.groupby("length"):
+            values = group[column].astype(float).to_numpy()
+            values = values[np.isfinite(values)]
+            if not len(values):
+                continue
+            x = float(length) * (1 + 0.03 * (i - (len(models) - 1) / 2))  # side by side on the log axis
+            summary = stats.summary(values, metric)
+            axis.plot(np.full(len(values), x), values, "o", color=colors[model], ms=3, alpha=0.6)
+            if summary["n"] > 1:
+                axis.vlines(x, summary["ci_low"], summary["ci_high"], color=colors[model], lw=1.5)
+            lengths.append(x)
+            centres.append(summary["centre"])
+        axis.plot(lengths, centres, "-", color=colors[model], label=model, linewidth=1.2)
     _reference_lines(axis, example.record)
     axis.set_xscale("log")
     axis.set_xlabel(f"sequence length {example.record.length_option or 'T'} (log)")
     _metric_axis(axis, "test", metric, scaled=False)
     axis.legend(fontsize=8)
     axis.grid(True, alpha=0.3)
-    axis.set_title(f"{example.setup}: memory horizon")
+    axis.set_title(f"{example.setup}: memory horizon (seeds, centre and 95% interval)")
     return figure
 
 

@@ -9,10 +9,11 @@ A block is marked in the document like this::
     <!-- /table -->
 
 - the first word names a results folder under ``results/published/`` (or a path);
-- the second names one of the report's tables (`bench.catalog.TABLES`), or ``horizon``;
+- the second names one of the report's tables (`bench.catalog.TABLES`), ``horizon``, or a
+  CSV file kept in the folder (``compare_paths.csv``, shown as it is);
 - ``experiment="..."`` keeps the rows of one experiment (tables that have that column or
   index level), ``rows="a,b"`` keeps those architectures, and ``columns="a,b"`` those columns,
-  in that order.
+  in that order (a name may be the start of one column's name: ``test``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class Generator:
         unknown = set(filters) - {"experiment", "rows", "columns"}
         if unknown:
             raise ConfigError(f"table block '{spec}': unknown option(s) {', '.join(sorted(unknown))}")
+        if name.endswith(".csv"):  # a measurement kept as CSV (make compare's), shown as it is
+            return markdown(_filtered(pd.read_csv(self._folder(folder) / name), filters, spec)) + "\n"
         results, tables = self._load(folder)
         if name == "horizon":
             table = horizon_table(results.chosen())
@@ -62,8 +65,11 @@ class Generator:
             raise ConfigError(f"table block '{spec}': no table '{name}' (known: {known})")
         return markdown(_filtered(table, filters, spec)) + "\n"
 
+    def _folder(self, folder: str) -> Path:
+        return self.root / PUBLISHED / folder if not Path(folder).is_absolute() else Path(folder)
+
     def _load(self, folder: str) -> tuple[Results, dict[str, pd.DataFrame]]:
-        path = self.root / PUBLISHED / folder if not Path(folder).is_absolute() else Path(folder)
+        path = self._folder(folder)
         if path not in self.loaded:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # a published folder has no damaged or duplicate record
@@ -77,17 +83,28 @@ def _filtered(table: pd.DataFrame, filters: dict[str, str], spec: str) -> pd.Dat
         table = _rows(table, "experiment", [filters["experiment"]], spec, drop=True)
     if "rows" in filters:
         table = _rows(table, "arch", filters["rows"].split(","), spec)
+    if "experiment" in filters or "rows" in filters:  # columns only other rows filled
+        table = table.loc[:, [c for c in table.columns if table[c].replace("", pd.NA).notna().any()]]
     if "columns" in filters:
-        columns = [c.strip() for c in filters["columns"].split(",")]
-        missing = [c for c in columns if c not in table.columns]
-        if missing:
-            raise ConfigError(f"table block '{spec}': no column(s) {missing}; the table has {list(table.columns)}")
-        table = table[columns]
+        table = table[[_column(table, name.strip(), spec) for name in filters["columns"].split(",")]]
     return table
+
+
+def _column(table: pd.DataFrame, name: str, spec: str) -> str:
+    """The column called ``name``, or the one column whose name starts with it (``test``
+    names the leaderboard's test column, whatever the metric)."""
+    if name in table.columns:
+        return name
+    starting = [c for c in table.columns if str(c).startswith(name)]
+    if len(starting) != 1:
+        raise ConfigError(f"table block '{spec}': no single column '{name}'; the table has {list(table.columns)}")
+    return starting[0]
 
 
 def _rows(table: pd.DataFrame, level: str, values: list[str], spec: str, drop: bool = False) -> pd.DataFrame:
     """The rows whose ``level`` (an index level or a column) is one of ``values``."""
+    if level == "experiment" and "task" in (table.index.names or []) and "experiment" not in table.index.names:
+        level = "task"  # the generalisation and throughput tables name the experiment "task"
     if level in (table.index.names or []):
         kept = table[table.index.get_level_values(level).isin(values)]
         return kept.droplevel(level) if drop and isinstance(kept.index, pd.MultiIndex) else kept

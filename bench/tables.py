@@ -20,9 +20,12 @@ Metrics = Mapping[str, Metric]  # task name -> its headline metric
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """A table as markdown; a multi-level index becomes one column per level."""
+    """A table as markdown; a multi-level index becomes one column per level, and a plain
+    row count (a flat table's) is left out."""
     if isinstance(table.index, pd.MultiIndex):
         return table.reset_index().to_markdown(index=False, floatfmt=".3g")
+    if table.index.name is None and isinstance(table.index, pd.RangeIndex):
+        return table.to_markdown(index=False, floatfmt=".3g")
     return table.to_markdown(floatfmt=".3g")
 
 

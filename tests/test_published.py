@@ -16,6 +16,7 @@ from bench.architecture import Architecture
 from bench.config import RunConfig
 from bench.planner import expand
 from bench.plugins import architectures, tasks
+from bench.published import write_documents
 from bench.record import FORMAT, Record
 from bench.registry import Registry
 from bench.report import write_tables
@@ -27,7 +28,8 @@ from bench.task import Task
 # with a third-party plugin installed
 pytestmark = pytest.mark.registry
 
-PUBLISHED = Path(__file__).resolve().parent.parent / "results" / "published"
+ROOT = Path(__file__).resolve().parent.parent
+PUBLISHED = ROOT / "results" / "published"
 FOLDERS = sorted(p.parent for p in PUBLISHED.glob("*/cells"))
 # architectures of published records that a notebook registered, not a package: lesson 4's
 # padded-end encoder. Their cells are planned again only by running the notebook.
@@ -134,3 +136,21 @@ def test_published_tables_are_regenerated_from_their_records(folder, tmp_path):
     assert sorted(f"{name}.csv" for name in written) == committed
     for name in committed:
         assert (copy / name).read_text() == (folder / name).read_text(), name
+
+
+def test_every_table_in_the_readme_and_the_docs_equals_its_records():
+    """`make tables` writes them; no hand-typed or hand-rounded number survives this."""
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    assert write_documents(documents, ROOT, check=True) == [], "run `make tables`"
+
+
+def test_a_table_block_is_written_from_its_folder(tmp_path):
+    document = tmp_path / "doc.md"
+    spec = 'demo-amd-epyc leaderboard experiment="adding T=50" columns="verdict,seeds"'
+    document.write_text(f"before\n<!-- table: {spec} -->\nstale\n<!-- /table -->\nafter\n")
+    assert write_documents([document], ROOT, check=True) == [document]
+    write_documents([document], ROOT)
+    text = document.read_text()
+    assert text.startswith("before\n<!-- table:") and text.endswith("<!-- /table -->\nafter\n")
+    assert "| arch   | verdict" in text and "1 seed" in text and "stale" not in text
+    assert write_documents([document], ROOT, check=True) == []
