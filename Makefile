@@ -56,11 +56,11 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
 # The tests parametrised over, or listing, the registered plugins (marker `registry`) again,
-# with a third-party plugin installed (examples/mingru, from its own folder on PYTHONPATH,
+# with a third-party plugin installed (examples/indrnn, from its own folder on PYTHONPATH,
 # as pip installs it): they cover it too, and an installed plugin must break none of them.
 test-with-plugin: $(VENV)/.installed
 	rm -rf build/plugin-site
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --target build/plugin-site examples/mingru
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --target build/plugin-site examples/indrnn
 	PYTHONPATH=build/plugin-site $(BIN)/python -m pytest -q -m "registry and not lessons"
 
 # The course's lesson notebooks, executed top to bottom (examples/lessons)

@@ -7,6 +7,7 @@ Public API (everything a plugin or a user script needs):
     from bench import run, load_results, write_reports, list_architectures, list_tasks
     from bench import register_plugin, unregister_plugin   # a plugin defined in a script or notebook
     from bench import hold_out, atomic_write               # helpers for task plugins
+    from bench import linear_scan                          # h_t = a_t h_{t-1} + b_t, in parallel
 
 Names are imported on first use, so that ``import bench`` (and the command line's start-up)
 stays quick; `bench.architecture` flushes float32 denormals as torch is first used.
@@ -46,6 +47,7 @@ _PUBLIC = {
     "hold_out": "bench.task",
     "TrackerSpec": "bench.trackers",
     "run": "bench.suite",
+    "linear_scan": "bench.scan",
 }
 
 __all__ = sorted(

@@ -6,10 +6,19 @@ The encoder contract (public, tested for every registered architecture):
 - ``encoder(x, lengths) -> final`` with ``x: float[B, T, input_size]`` post-padded,
   ``lengths: long[B]``, ``final: float[B, output_size]``: the state after each sequence's
   own last real token. Padding never changes the result.
-- optional ``encoder.unrolled(x, lengths) -> (final, states)``: ``states[t]`` is
-  ``float[B, D*H]`` and lies on the recurrent path (the tensor the next step reads), so
-  autograd gives the total derivative dL/dh_t. Without it, gradient probes fall back to
-  input gradients dL/dx_t.
+- optional ``encoder.unrolled(x, lengths) -> (final, states)`` or ``(final, states,
+  outputs)``: ``states[t]`` is ``float[B, W]``, the true recurrent state after step t (its
+  width W need not be ``output_size``: an LRU's complex state, an mLSTM's matrix, flattened;
+  D equal chunks for D directions), and lies on the recurrent path: the tensor step t's
+  output and step t+1 both read, so autograd gives the total derivative dL/dh_t.
+  ``outputs`` (``float[B, T, output_size]``, token order) are the per-position outputs
+  computed from those states, which the gradient probe reads on tasks with an answer at many
+  positions; an encoder whose states are its outputs (the built-ins) may leave them out.
+  Without ``unrolled()``, gradient probes fall back to input gradients dL/dx_t.
+- optional ``encoder.param_groups() -> list[dict]``: optimiser groups, each ``{"params":
+  [...], "lr_scale": float, "weight_decay": float}`` (both optional): the recurrence's
+  parameters of an LRU or S4 train at a lower rate and without weight decay. Parameters in
+  no group train with the run's settings.
 - optional ``encoder.sequence(x, lengths) -> float[B, T, output_size]``: the output at every
   position, in token order (a bidirectional encoder puts both directions' states for token
   t at position t); its value at ``lengths - 1`` is ``forward``'s for a one-directional
@@ -140,6 +149,33 @@ def unrolled_method(encoder: nn.Module) -> Callable[..., Any] | None:
     """The encoder's ``unrolled(x, lengths)`` when it has one: the one test of "has
     unrolled()" that the gradient probe and `rnnbench check` share."""
     method = getattr(encoder, "unrolled", None)
+    return method if callable(method) else None
+
+
+@dataclass
+class Unrolled:
+    """What ``unrolled()`` returned: the final output, the state after every step, and the
+    per-position outputs (None when the encoder's states are its outputs)."""
+
+    final: torch.Tensor
+    states: list[torch.Tensor]
+    outputs: torch.Tensor | None = None
+
+
+def unroll(encoder: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> Unrolled:
+    """Call the encoder's ``unrolled(x, lengths)`` and read either form it may return."""
+    result = encoder.unrolled(x, lengths)
+    if not isinstance(result, tuple | list) or len(result) not in (2, 3):
+        raise PluginError(
+            f"{type(encoder).__name__}.unrolled() returned {type(result).__name__}; the contract is "
+            f"(final, states) or (final, states, outputs). Run `rnnbench check`."
+        )
+    return Unrolled(*result)
+
+
+def param_groups_method(encoder: nn.Module) -> Callable[[], list[dict[str, Any]]] | None:
+    """The encoder's ``param_groups()`` when it declares optimiser groups."""
+    method = getattr(encoder, "param_groups", None)
     return method if callable(method) else None
 
 

@@ -8,12 +8,16 @@ party uses (``rnnbench_register_probes``):
 - ``trajectory``: a few sequences' states on their first two principal components, at
   initialisation and after training (`bench.trajectory`);
 - ``jacobian``: the spectrum of the step Jacobians and the norm of their product, at
-  initialisation and after training, when ``jacobian_batch`` > 0 (`bench.jacobian`).
+  initialisation and after training, when ``jacobian_batch`` > 0 (`bench.jacobian`);
+- ``eigenvalues``: the distribution of |lambda| of an encoder with fixed eigenvalues (LRU,
+  S4D: ``eigenvalues()``), at initialisation and after training.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import torch
 
 from bench import figures
 from bench.batching import first_sequences
@@ -22,7 +26,7 @@ from bench.hookspecs import hookimpl
 from bench.jacobian import jacobian_spectrum
 from bench.probe import Probe, ProbeContext
 from bench.probes import gradient_profile, profile_record
-from bench.record import fields, list_of, mapping_of, number, optional
+from bench.record import fields, integer, list_of, mapping_of, number, optional
 from bench.trajectory import state_trajectory
 
 numbers = list_of(optional(number))
@@ -60,6 +64,20 @@ def measure_jacobian(context: ProbeContext) -> dict[str, Any] | None:
     return jacobian_spectrum(context.model, batch) or None
 
 
+QUANTILES = 21  # the eigenvalue moduli are kept as their 0%, 5%, ..., 100% quantiles
+
+
+def measure_eigenvalues(context: ProbeContext) -> dict[str, Any] | None:
+    """The moduli |lambda| of an encoder's eigenvalues (`eigenvalues()`: LRU, S4D), as quantiles."""
+    method = getattr(context.model.encoder, "eigenvalues", None)
+    values = method() if callable(method) else None
+    if values is None:
+        return None
+    modulus = values.detach().abs().flatten().double().cpu()
+    levels = torch.linspace(0, 1, QUANTILES, dtype=torch.float64)
+    return {"count": len(modulus), "modulus": torch.quantile(modulus, levels).tolist()}
+
+
 @hookimpl
 def rnnbench_register_probes() -> list[Probe]:
     return [
@@ -90,6 +108,15 @@ def rnnbench_register_probes() -> list[Probe]:
             measure=measure_trajectory,
             draw=figures.trajectory_figure,
             check=fields(points=list_of(list_of(numbers)), explained=numbers),
+        ),
+        Probe(
+            "eigenvalues",
+            "the moduli |lambda| of the recurrence's eigenvalues (encoders with eigenvalues(): LRU, S4D)",
+            key="eigenvalues",
+            when=("init", "end"),
+            measure=measure_eigenvalues,
+            draw=figures.eigenvalue_figure,
+            check=fields(count=integer, modulus=numbers),
         ),
         Probe(
             "jacobian",

@@ -8,12 +8,20 @@ what to fix.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from bench.architecture import Architecture, gates_method, output_violation, sequence_method, unrolled_method
+from bench.architecture import (
+    Architecture,
+    gates_method,
+    output_violation,
+    sequence_method,
+    unroll,
+    unrolled_method,
+)
 from bench.budget import count_parameters, measure
 
 INPUT, HIDDEN = 5, 8
@@ -31,7 +39,8 @@ class CheckResult:
     check: str = ""  # the check's title (set by `run_checks`)
 
 
-Check = Callable[[Architecture], CheckResult]
+Options = Mapping[str, Any]  # the architecture's options to check it with (`rnnbench check --set`)
+Check = Callable[[Architecture, Options], CheckResult]
 
 
 def check(title: str) -> Callable[[Check], Check]:
@@ -45,16 +54,16 @@ def check(title: str) -> Callable[[Check], Check]:
     return mark
 
 
-def _build(arch: Architecture) -> torch.nn.Module:
+def _build(arch: Architecture, options: Options, hidden: int = HIDDEN) -> torch.nn.Module:
     torch.manual_seed(0)
-    return arch.build(INPUT, HIDDEN).eval()
+    return arch.build(INPUT, hidden, **options).eval()
 
 
 @check("output shape")
-def output_shape(arch: Architecture) -> CheckResult:
+def output_shape(arch: Architecture, options: Options) -> CheckResult:
     """`forward(x, lengths)` returns one float32 vector of `output_size` per sequence,
     `[B, output_size]`."""
-    encoder = _build(arch)
+    encoder = _build(arch, options)
     final = encoder(torch.randn(3, 7, INPUT), torch.tensor([7, 2, 5]))
     expected = (3, encoder.output_size)
     got = output_violation(final, expected, {torch.float32})
@@ -68,9 +77,9 @@ def output_shape(arch: Architecture) -> CheckResult:
 
 
 @check("finite output")
-def finite_output(arch: Architecture) -> CheckResult:
+def finite_output(arch: Architecture, options: Options) -> CheckResult:
     """The output is finite on a batch of standard normal inputs at initialisation."""
-    encoder = _build(arch)
+    encoder = _build(arch, options)
     final = encoder(torch.randn(3, 7, INPUT), torch.tensor([7, 2, 5]))
     if not torch.isfinite(final).all():
         return CheckResult(
@@ -83,11 +92,11 @@ def finite_output(arch: Architecture) -> CheckResult:
 
 
 @check("padding invariance")
-def padding_invariance(arch: Architecture) -> CheckResult:
+def padding_invariance(arch: Architecture, options: Options) -> CheckResult:
     """A sequence gives the same output alone and inside a batch of longer sequences
     whose padding is garbage (within 1e-5): the state is read at each sequence's own
     last step, and a backward direction reverses each sequence within its length."""
-    encoder = _build(arch)
+    encoder = _build(arch, options)
     short = torch.randn(1, 4, INPUT)
     alone = encoder(short, torch.tensor([4]))
     batch = torch.randn(3, 11, INPUT)
@@ -108,40 +117,97 @@ def padding_invariance(arch: Architecture) -> CheckResult:
 
 
 @check("unrolled() agrees")
-def unrolled_agreement(arch: Architecture) -> CheckResult:
-    """`unrolled()` (optional) computes `forward`'s function within 1e-5, returns one
-    state per step, and its first state reaches the final one through the recurrence
-    (the states are the tensors the next step reads, not copies)."""
-    encoder = _build(arch)
+def unrolled_agreement(arch: Architecture, options: Options) -> CheckResult:
+    """`unrolled()` (optional) computes `forward`'s function within 1e-5 and returns one
+    state per step, all of one width (any width: the true recurrent state, which need not be
+    the output), and, when it returns per-position outputs too, they equal `sequence()`'s."""
+    encoder = _build(arch, options)
     if unrolled_method(encoder) is None:
         return CheckResult(None, "no unrolled(): probes fall back to input gradients")
     x, lengths = torch.randn(4, 9, INPUT), torch.tensor([9, 3, 6, 1])
-    final, states = encoder.unrolled(x, lengths)
-    error = (final - encoder(x, lengths)).abs().max().item()
-    shapes_ok = len(states) == 9 and all(tuple(s.shape) == (4, encoder.output_size) for s in states)
+    unrolled = unroll(encoder, x, lengths)
+    error = (unrolled.final - encoder(x, lengths)).abs().max().item()
+    widths = {tuple(state.shape) for state in unrolled.states}
+    directions = getattr(encoder, "directions", 1)
+    shapes_ok = len(unrolled.states) == 9 and len(widths) == 1 and next(iter(widths))[0] == 4
+    shapes_ok = shapes_ok and next(iter(widths))[-1] % directions == 0
     if not error <= TOLERANCE or not shapes_ok:
         return CheckResult(
             False,
-            f"max difference {error:.2g}; {len(states)} states for 9 steps",
+            f"max difference {error:.2g}; {len(unrolled.states)} states for 9 steps, of shapes {sorted(widths)}",
             "unrolled(x, lengths) must compute forward()'s function with the same weights and return one "
-            "[B, output_size] state per step",
+            "[B, W] state per step (W the state's width, the same at every step)",
         )
-    (grad,) = torch.autograd.grad(final.sum(), [states[0]], allow_unused=True)
-    if grad is None or grad.abs().sum() == 0:
+    width = next(iter(widths))[-1]
+    if unrolled.outputs is not None:
+        expected = (4, 9, encoder.output_size)
+        got = output_violation(unrolled.outputs, expected, {torch.float32})
+        if got is not None:
+            return CheckResult(
+                False, f"outputs: got {got}, expected {expected}", "return outputs as [B, T, output_size]"
+            )
+        if sequence_method(encoder) is not None:
+            difference = (unrolled.outputs - encoder.sequence(x, lengths)).abs()
+            real = torch.arange(9)[None, :] < lengths[:, None]
+            gap = difference[real].max().item()
+            if not gap <= TOLERANCE:
+                return CheckResult(
+                    False,
+                    f"its outputs differ from sequence() by {gap:.2g} at real positions",
+                    "unrolled()'s outputs are the per-position outputs, computed from the states",
+                )
+    elif width != encoder.output_size and sequence_method(encoder) is not None:
         return CheckResult(
             False,
-            "states[0] does not influence the final state",
-            "return the tensors the recurrence itself reads at the next step, not copies of them",
+            f"states of width {width} are not the outputs (output_size {encoder.output_size}), and no outputs come "
+            f"with them",
+            "return (final, states, outputs): the gradient probe reads per-position outputs through them",
         )
-    return CheckResult(True, f"max difference {error:.1g}; states on the recurrent path")
+    return CheckResult(True, f"max difference {error:.1g}; state width {width}")
+
+
+@check("state on the recurrent path")
+def recurrent_path(arch: Architecture, options: Options) -> CheckResult:
+    """Every state `unrolled()` returns is the one the recurrence carries: step t+1 reads
+    state t at every step, and the final output reads the last state (a copy, a detached
+    state, or a last step that ignores the state fails), in at least one of 8 random draws at
+    hidden size 32 (a ReLU recurrence may cut a step for some inputs)."""
+    steps = 9
+    reached = torch.zeros(steps, dtype=torch.bool)
+    for draw in range(GRADIENT_DRAWS):
+        torch.manual_seed(draw)
+        encoder = arch.build(INPUT, GRADIENT_WIDTH, **options).eval()
+        if unrolled_method(encoder) is None:
+            return CheckResult(None, "no unrolled(): nothing to check")
+        unrolled = unroll(encoder, torch.randn(2, steps, INPUT), torch.tensor([steps, steps]))
+        states, final = unrolled.states, unrolled.final
+        readers = [*states[1:], final]  # what reads state t: state t+1, and the output for the last
+        for t in range(steps):
+            if reached[t]:
+                continue
+            (grad,) = torch.autograd.grad(
+                (readers[t] * torch.randn_like(readers[t])).sum(), [states[t]], retain_graph=True, allow_unused=True
+            )
+            reached[t] = grad is not None and bool(grad.abs().sum() > 0)
+        if reached.all():
+            return CheckResult(True, f"every step, in draw {draw + 1} of {GRADIENT_DRAWS}")
+    missing = reached.logical_not().nonzero().flatten().tolist()
+    where = [f"state {t + 1} does not read state {t}" if t < steps - 1 else "the output does not read the last state"
+             for t in missing]  # fmt: skip
+    return CheckResult(
+        False,
+        f"{'; '.join(where)} (in any of {GRADIENT_DRAWS} draws)",
+        "return the tensors the recurrence itself carries from step to step (not copies, not detached), and "
+        "compute the output from the last of them",
+    )
 
 
 @check("sequence() agrees")
-def sequence_outputs(arch: Architecture) -> CheckResult:
+def sequence_outputs(arch: Architecture, options: Options) -> CheckResult:
     """`sequence()` (optional) returns one float32 output per position, `[B, T, output_size]`,
     equal to `forward`'s where `forward` reads it (within 1e-5), with real positions untouched
     by padding."""
-    encoder = _build(arch)
+    encoder = _build(arch, options)
     if sequence_method(encoder) is None:
         return CheckResult(None, "no sequence(): tasks with an output per position (copy, mqar) need it")
     x, lengths = torch.randn(4, 9, INPUT), torch.tensor([9, 3, 6, 1])
@@ -173,10 +239,10 @@ def sequence_outputs(arch: Architecture) -> CheckResult:
 
 
 @check("gates() in [0, 1]")
-def gate_values(arch: Architecture) -> CheckResult:
+def gate_values(arch: Architecture, options: Options) -> CheckResult:
     """`gates()` (optional) returns each gate's activation at every step, `{name: [B, T, D*H]}`,
     every value in [0, 1]."""
-    encoder = _build(arch)
+    encoder = _build(arch, options)
     method = gates_method(encoder)
     if method is None:
         return CheckResult(None, "no gates(): the gate probe skips this encoder")
@@ -186,19 +252,19 @@ def gate_values(arch: Architecture) -> CheckResult:
     wrong = [
         gate
         for gate, values in gates.items()
-        if tuple(values.shape) != (3, 7, encoder.output_size) or not ((values >= 0) & (values <= 1)).all()
+        if values.dim() != 3 or tuple(values.shape[:2]) != (3, 7) or not ((values >= 0) & (values <= 1)).all()
     ]
     if wrong:
         return CheckResult(
             False,
-            f"{', '.join(wrong)}: not [3, 7, {encoder.output_size}] activations in [0, 1]",
-            "gates(x, lengths) returns each gate's activation (after its sigmoid) at every step, [B, T, D*H]",
+            f"{', '.join(wrong)}: not [3, 7, units] activations in [0, 1]",
+            "gates(x, lengths) returns each gate's activation (after its sigmoid) at every step, [B, T, units]",
         )
     return CheckResult(True, ", ".join(gates) or "none (no gates in this cell)")
 
 
 @check("gradient reaches step 0")
-def gradient_reaches_first_step(arch: Architecture) -> CheckResult:
+def gradient_reaches_first_step(arch: Architecture, options: Options) -> CheckResult:
     """The gradient of the output reaches the first input step in at least one of 8
     random draws at hidden size 32: a `detach()` or a mask cuts it for every input,
     while a ReLU recurrence (IRNN, IndRNN) may see an exact zero for some inputs, which
@@ -211,7 +277,7 @@ def gradient_reaches_first_step(arch: Architecture) -> CheckResult:
     reached = torch.zeros(len(lengths), dtype=torch.bool)
     for draw in range(GRADIENT_DRAWS):
         torch.manual_seed(draw)
-        encoder = arch.build(INPUT, GRADIENT_WIDTH).eval()
+        encoder = arch.build(INPUT, GRADIENT_WIDTH, **options).eval()
         x = torch.randn(len(lengths), 12, INPUT, requires_grad=True)
         final = encoder(x, lengths)
         if not torch.isfinite(final).all():
@@ -231,9 +297,9 @@ def gradient_reaches_first_step(arch: Architecture) -> CheckResult:
 
 
 @check("finite on T=1000")
-def finite_on_long_sequences(arch: Architecture) -> CheckResult:
+def finite_on_long_sequences(arch: Architecture, options: Options) -> CheckResult:
     """The output stays finite over 1,000 steps at initialisation."""
-    encoder = _build(arch)
+    encoder = _build(arch, options)
     final = encoder(torch.randn(2, 1000, INPUT), torch.tensor([1000, 700]))
     if not torch.isfinite(final).all():
         return CheckResult(
@@ -245,13 +311,13 @@ def finite_on_long_sequences(arch: Architecture) -> CheckResult:
 
 
 @check("budget")
-def budget(arch: Architecture) -> CheckResult:
+def budget(arch: Architecture, options: Options) -> CheckResult:
     """The encoder has as many parameters built on the meta device (as `--match` counts them)
     as built for real; it declares `state_size` (skipped without: `--match state=N` needs it).
 
     These are the numbers --match compares: encoder parameters and the declared state."""
-    measured = measure(arch, INPUT, HIDDEN, arch.defaults)
-    built = count_parameters(_build(arch))
+    measured = measure(arch, INPUT, HIDDEN, arch.resolve_options(options))
+    built = count_parameters(_build(arch, options))
     state = measured["state_size"]
     detail = f"{built:,} encoder parameters, state {state or 'not declared'} (input {INPUT}, hidden {HIDDEN})"
     if measured["encoder_params"] != built:
@@ -266,12 +332,12 @@ def budget(arch: Architecture) -> CheckResult:
 
 
 @check("moves to CUDA")
-def device_move(arch: Architecture) -> CheckResult:
+def device_move(arch: Architecture, options: Options) -> CheckResult:
     """The encoder moves to a CUDA device with `.to(device)` and computes there (when
     one is present)."""
     if not torch.cuda.is_available():
         return CheckResult(None, "no CUDA device here")
-    encoder = _build(arch).cuda()
+    encoder = _build(arch, options).cuda()
     final = encoder(torch.randn(2, 5, INPUT, device="cuda"), torch.tensor([5, 3], device="cuda"))
     if final.device.type != "cuda":
         return CheckResult(
@@ -287,6 +353,7 @@ CHECKS: list[Check] = [
     finite_output,
     padding_invariance,
     unrolled_agreement,
+    recurrent_path,
     sequence_outputs,
     gate_values,
     gradient_reaches_first_step,
@@ -296,12 +363,14 @@ CHECKS: list[Check] = [
 ]
 
 
-def run_checks(arch: Architecture) -> list[CheckResult]:
-    """Every check; an exception inside one is that check's failure, not the end of the run."""
+def run_checks(arch: Architecture, options: Options | None = None) -> list[CheckResult]:
+    """Every check, with the architecture's ``options`` (its defaults updated; checked); an
+    exception inside one is that check's failure, not the end of the run."""
+    options = dict(options or {})
     results = []
     for function in CHECKS:
         try:
-            result = function(arch)
+            result = function(arch, options)
         except Exception as exc:
             result = CheckResult(False, f"{type(exc).__name__}: {exc}", "the encoder raised; see the message")
         result.check = function.title

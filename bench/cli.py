@@ -15,8 +15,8 @@ from bench.architecture import Architecture
 from bench.catalog import TABLES
 from bench.cell import Cell
 from bench.checks import run_checks
-from bench.config import RunConfig, parse_assignments
-from bench.errors import RnnbenchError
+from bench.config import RunConfig, coerce, parse_assignments
+from bench.errors import ConfigError, RnnbenchError, unknown_name
 from bench.executors import ExecutorOptions, executor, executors
 from bench.horizon import horizon_cells, horizon_table
 from bench.planner import expand
@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="run the encoder contract checks on architectures")
     check.add_argument("arch", nargs="*", help="architecture names (default: every registered one)")
+    check.add_argument(
+        "--set",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="architecture options to check with (num_layers=2, say); each architecture takes those it has",
+    )
     check.set_defaults(handler=cmd_check)
 
     scaffold = commands.add_parser("new-plugin", help="write a skeleton architecture plugin package")
@@ -358,17 +366,37 @@ def _silence_stdout() -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     registry = architectures()
+    names = args.arch or registry.names()
+    for name in names:
+        registry.get(name)  # an unknown name is one clear error before any check runs
+    settings = parse_assignments(args.set)
+    known = {key for name in names for key in registry.get(name).defaults}
+    for key in settings:
+        if key not in known:
+            raise unknown_name("option", key, known)
+    options = {name: check_options(registry.get(name), settings) for name in names}
     failed = 0
-    for name in args.arch or registry.names():
-        print(f"{name} (plugin: {registry.plugin_of(name)})")
-        for result in run_checks(registry.get(name)):
+    for name in names:
+        given = ", ".join(f"{k}={v}" for k, v in options[name].items())
+        print(f"{name} (plugin: {registry.plugin_of(name)}{'; ' + given if given else ''})")
+        for result in run_checks(registry.get(name), options[name]):
             mark = {True: "pass", False: "FAIL", None: "skip"}[result.passed]
-            print(f"  {mark}  {result.check:<24} {result.detail}")
+            print(f"  {mark}  {result.check:<28} {result.detail}")
             if result.passed is False:
                 print(f"        fix: {result.fix}")
                 failed += 1
     print(f"\n{failed} check(s) failed" if failed else "\nall checks passed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def check_options(arch: Architecture, settings: dict[str, str]) -> dict[str, object]:
+    """The ``--set`` options ``arch`` has, in their defaults' types and checked; a setting no
+    checked architecture has is an error (unknown setting, with a "did you mean")."""
+    taken = {key: coerce(key, value, arch.defaults[key]) for key, value in settings.items() if key in arch.defaults}
+    problems = arch.check_options(arch.resolve_options(taken))
+    if problems:
+        raise ConfigError(f"{arch.name}: " + "; ".join(problems))
+    return taken
 
 
 def cmd_new_plugin(args: argparse.Namespace) -> int:

@@ -293,6 +293,31 @@ def trajectory_figure(drawn: list[Drawn]):
     return figure
 
 
+def eigenvalue_figure(drawn: list[Drawn]):
+    """The distribution of the eigenvalues' moduli |lambda| of each model with them (LRU,
+    S4D), at initialisation (dashed) and after training (solid), first seed: |lambda| near 1
+    is memory that lasts."""
+    firsts: dict[str, Drawn] = {}
+    for d in sorted(drawn, key=lambda d: d.record.seed):
+        if len(d.record.probe("eigenvalues")) >= 2:
+            firsts.setdefault(d.model, d)
+    if not firsts:
+        return None
+    figure, axis = plt.subplots(figsize=(6.5, 4.2))
+    colors = _colors(firsts)
+    for model, d in sorted(firsts.items()):
+        entries = d.record.probe("eigenvalues")
+        for entry, style, moment in ((entries[0], "--", "initial"), (entries[-1], "-", "trained")):
+            levels = np.linspace(0, 1, len(entry["modulus"]))
+            axis.plot(entry["modulus"], levels, style, color=colors[model], label=f"{model} ({moment})")
+    axis.set_xlabel("|λ|")
+    axis.set_ylabel("share of eigenvalues at or below")
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=8)
+    axis.set_title(_title(next(iter(firsts.values())), "eigenvalue moduli (first seed)"))
+    return figure
+
+
 def _two_columns(xy: np.ndarray) -> np.ndarray:
     """Points with a second coordinate (zero where the state had one dimension only)."""
     xy = xy.reshape(len(xy), -1)

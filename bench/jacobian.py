@@ -25,7 +25,7 @@ import copy
 
 import torch
 
-from bench.architecture import unrolled_method
+from bench.architecture import unroll, unrolled_method
 from bench.batching import Batch
 from bench.model import SequenceModel
 
@@ -39,7 +39,7 @@ def jacobian_spectrum(model: SequenceModel, batch: Batch) -> dict[str, list[floa
     inputs = batch.inputs.double() if batch.inputs.is_floating_point() else batch.inputs
     lengths = batch.lengths.to(inputs.device)
     x = probe.adapter(inputs).detach()
-    _, states = probe.encoder.unrolled(x, lengths)
+    states = unroll(probe.encoder, x, lengths).states
     size = states[0].shape[-1] // getattr(probe.encoder, "directions", 1)  # the forward direction
     identity = torch.eye(size, dtype=states[0].dtype, device=states[0].device)
     jacobians = []  # jacobians[t - 1][b] = ∂h_t/∂h_{t-1} of sample b, [H, H]

@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import itertools
 import json
+import warnings
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -83,6 +84,7 @@ def expand(
     problems += [str(unknown_name("setting", key, known)).split(" Known ")[0] for key in unknown]
     task_options = {key for task in task_list for key in (*task.defaults, *(f"task.{k}" for k in task.defaults))}
     grid = tune_grid(tune or {}, overrides, match, archs, problems, names_known, task_options)
+    _warn_partial(overrides, archs, task_list)
     suffix = _known_settings(known) if unknown else ""
     tuned = tuple(grid[0])
     cells: dict[str, Cell] = {}  # by id: a tuned option an architecture lacks gives it one cell, not one per value
@@ -97,6 +99,28 @@ def expand(
     if problems:
         raise ConfigError("; ".join(dict.fromkeys(problems)) + (f". {suffix}" if suffix else ""))
     return list(cells.values())
+
+
+class PartialSetting(UserWarning):
+    """A plain ``--set`` key that only some of a run's architectures have as an option."""
+
+
+def _warn_partial(overrides: Mapping[str, Any], archs: list[Architecture], task_list: list[Task]) -> None:
+    """Say which architectures a plain architecture option goes to, when not all have it:
+    ``--set dropout=0.1`` gives dropout to the built-ins and none to a plugin without it."""
+    elsewhere = set(RunConfig.defaults()) | {key for task in task_list for key in task.defaults}
+    for key in overrides:
+        if "." in key or key in elsewhere:
+            continue
+        having = [arch.name for arch in archs if key in arch.defaults]
+        lacking = [arch.name for arch in archs if key not in arch.defaults]
+        if having and lacking:
+            warnings.warn(
+                f"{key} is an option of {', '.join(having)} only; {', '.join(lacking)} run(s) without it "
+                f"(prefix arch.{key} to say it is meant so)",
+                PartialSetting,
+                stacklevel=3,
+            )
 
 
 def tuning_budgets(cells: list[Cell]) -> list[str]:

@@ -10,8 +10,10 @@ gradient underflows to exactly zero a hundred steps back, which would draw a fal
 Tasks with an output at many positions (``outputs = "sequence"``: copy, recall): the loss is
 the one at each sample's *first* position with a target, and distances count back from that
 position (for a backward direction, from the step that produced its output there). The
-per-position outputs are read from ``unrolled()``'s states (the top layer's state at each
-position, as the built-in encoders output it); without ``unrolled()``, from ``sequence()``.
+per-position outputs are the ones ``unrolled()`` returns with its states (or the states
+themselves, for an encoder whose states are its outputs, as the built-ins'), so that the
+loss's gradient reaches the states through the output path; without ``unrolled()``, they
+are read from ``sequence()``. A state of any width is measured: W = the state's width.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.architecture import unrolled_method
+from bench.architecture import Unrolled, unroll, unrolled_method
 from bench.batching import Batch
+from bench.errors import PluginError
 from bench.model import SequenceModel
 from bench.task import IGNORE, Task
 
@@ -39,17 +42,16 @@ def gradient_profile(model: SequenceModel, task: Task, batch: Batch) -> dict[str
     lengths = batch.lengths.to(inputs.device)
     # a leaf: gradients stop here instead of flowing on into the adapter's weights
     x = probe.adapter(inputs).detach().requires_grad_()
-    unrolled = unrolled_method(probe.encoder)
     directions = getattr(probe.encoder, "directions", 1)
-    if unrolled is not None:
-        final, states = unrolled(x, lengths)
-        final = probe.checked(final, x)
+    if unrolled_method(probe.encoder) is not None:
+        unrolled = unroll(probe.encoder, x, lengths)
+        final, states = probe.checked(unrolled.final, x), unrolled.states
     else:
-        final, states = None, []
+        unrolled, final, states = None, None, []
     if probe.per_position:
         # the loss at each sample's first position with a target; distances count back from it
         first = (targets != IGNORE).int().argmax(1)
-        outputs = _token_order(states, lengths, directions) if states else probe.encoder.sequence(x, lengths)
+        outputs = _outputs(probe, x, lengths, unrolled, directions)
         rows = torch.arange(len(first), device=first.device)
         loss = task.loss(probe.head(outputs[rows, first]), targets[rows, first])
         anchors = [first, lengths - 1 - first]  # forward: that position; backward: the step that produced it
@@ -68,6 +70,25 @@ def gradient_profile(model: SequenceModel, task: Task, batch: Batch) -> dict[str
         for d, chunk in enumerate(per_step.chunk(directions, -1)):
             profiles[DIRECTION_NAMES[d]] = _by_distance(chunk.norm(dim=-1), anchors[d] + 1)
     return profiles
+
+
+def _outputs(
+    probe: SequenceModel, x: torch.Tensor, lengths: torch.Tensor, unrolled: Unrolled | None, directions: int
+) -> torch.Tensor:
+    """The per-position outputs, computed from ``unrolled()``'s states so that the loss's
+    gradient reaches them: the outputs it returned, or, for an encoder whose states are its
+    outputs (the built-ins), the states in token order; without ``unrolled()``, ``sequence()``."""
+    if unrolled is None:
+        return probe.encoder.sequence(x, lengths)
+    if unrolled.outputs is not None:
+        return probe.checked(unrolled.outputs, x, per_position=True)
+    if unrolled.states[0].shape[-1] != probe.encoder.output_size:
+        raise PluginError(
+            f"{type(probe.encoder).__name__}.unrolled() returns states of width {unrolled.states[0].shape[-1]}, not "
+            f"its output_size {probe.encoder.output_size}: return the per-position outputs too, as (final, states, "
+            f"outputs), so the gradient probe reads outputs through the output path (docs/plugins.md)"
+        )
+    return _token_order(unrolled.states, lengths, directions)
 
 
 def _token_order(states: list[torch.Tensor], lengths: torch.Tensor, directions: int) -> torch.Tensor:

@@ -20,11 +20,12 @@ import torch
 from tqdm import tqdm
 
 from bench import faults
+from bench.architecture import param_groups_method
 from bench.batching import Batch, batch_order, first_sequences, iterate_batches, padding_fraction
 from bench.budget import count_parameters
 from bench.cell import Cell
 from bench.environment import cpu_count, environment, resolve_device
-from bench.errors import ConfigError, DataError
+from bench.errors import ConfigError, DataError, PluginError
 from bench.meter import Stopwatch, ThroughputMeter, peak_memory_mb
 from bench.model import SequenceModel, build_model
 from bench.plugins import architectures, source, tasks
@@ -170,6 +171,38 @@ def described(cell: Cell, task: Task) -> dict[str, Any]:
     }
 
 
+GROUP_KEYS = {"params", "lr_scale", "weight_decay"}
+
+
+def optimiser_groups(model: SequenceModel, run: Any) -> list[dict[str, Any]]:
+    """AdamW's parameter groups: the encoder's declared ones (`param_groups()`: a learning
+    rate scaled from the run's, their own weight decay), and every other parameter at the
+    run's settings."""
+    method = param_groups_method(model.encoder)
+    declared = method() if method is not None else []
+    groups, seen = [], set()
+    for group in declared:
+        unknown = set(group) - GROUP_KEYS
+        params = list(group.get("params", []))
+        if unknown or not params:
+            raise PluginError(
+                f"{type(model.encoder).__name__}.param_groups(): each group is {{'params': [...], 'lr_scale': x, "
+                f"'weight_decay': y}}; got keys {sorted(group)}"
+            )
+        if any(id(p) in seen for p in params):
+            raise PluginError(f"{type(model.encoder).__name__}.param_groups(): a parameter is in two groups")
+        seen |= {id(p) for p in params}
+        groups.append(
+            {
+                "params": params,
+                "lr": run.lr * float(group.get("lr_scale", 1.0)),
+                "weight_decay": float(group.get("weight_decay", run.weight_decay)),
+            }
+        )
+    rest = [p for p in model.parameters() if id(p) not in seen]
+    return [{"params": rest, "lr": run.lr, "weight_decay": run.weight_decay}, *groups]
+
+
 def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
@@ -194,7 +227,7 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(data.train) / self.run.batch_size)
         self.total_steps = self.run.max_steps or self.run.epochs * self.steps_per_epoch
         self.eval_every = self.run.eval_every or self.steps_per_epoch
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=self.run.lr, weight_decay=self.run.weight_decay)
+        self.optimizer = torch.optim.AdamW(optimiser_groups(model, self.run))
         self.scheduler = (
             torch.optim.lr_scheduler.LambdaLR(
                 self.optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step / self.total_steps, 1.0)))

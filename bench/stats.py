@@ -48,6 +48,9 @@ MIN_SEEDS = 5
 # (the logit of 0 or 1 is infinite); 1e-4 is below the resolution of any test set here.
 CLIP = 1e-4
 TINY = 1e-12  # the same for a half-bounded metric at its bound (an MSE of exactly 0)
+# Two seeds estimate a spread too poorly to size a study from (one degree of freedom): the
+# seeds needed for power are estimated from three values on each side.
+MIN_POWER_SEEDS = 3
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0  # the intervals of P(A > B) are the same on every run
 NAN = float("nan")
@@ -184,9 +187,9 @@ def holm(p_values: Sequence[float]) -> list[float]:
 def seeds_for_power(a: Sequence[float], b: Sequence[float], metric: Metric, paired: bool) -> float:
     """Seeds per model that would give the t-test 80% power at the effect these seeds show
     (on the metric's scale, at ALPHA before correction); inf when they show none, NaN when
-    they cannot say (below two values, or no spread)."""
+    they cannot say (below MIN_POWER_SEEDS values, or no spread)."""
     x, y = to_scale(a, metric), to_scale(b, metric)
-    if len(x) < 2 or len(y) < 2:
+    if len(x) < MIN_POWER_SEEDS or len(y) < MIN_POWER_SEEDS:
         return NAN
     if paired:
         differences = x - y

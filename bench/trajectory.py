@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from bench.architecture import sequence_method, unrolled_method
+from bench.architecture import sequence_method, unroll, unrolled_method
 from bench.batching import Batch
 from bench.model import SequenceModel, evaluating
 
@@ -29,7 +29,7 @@ def state_trajectory(model: SequenceModel, batch: Batch, sequences: int = SEQUEN
         if sequence_method(model.encoder) is not None:
             states = model.encoder.sequence(x, lengths)
         elif unrolled_method(model.encoder) is not None:
-            states = torch.stack(model.encoder.unrolled(x, lengths)[1], 1)
+            states = torch.stack(unroll(model.encoder, x, lengths).states, 1)
         else:
             return {}
     states = states.double().cpu()

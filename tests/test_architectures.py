@@ -19,7 +19,7 @@ pytestmark = pytest.mark.registry
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("name", bench.list_architectures())
 def test_contract(name, check):
-    result = check(bench.get_architecture(name))
+    result = check(bench.get_architecture(name), {})
     if result.passed is None:
         pytest.skip(result.detail)
     assert result.passed, f"{result.detail}. Fix: {result.fix}"

@@ -15,6 +15,7 @@ from statsmodels.stats.multitest import multipletests
 
 import bench
 from bench import Architecture, ConfigError, hookimpl
+from bench.architecture import unroll
 from bench.budget import Match, matched_hidden_size, measure
 from bench.cli import main
 from bench.leaderboard import comparisons_table, leaderboard_table
@@ -68,7 +69,7 @@ def test_a_declared_state_holds_at_least_the_states_on_the_recurrent_path(name):
     encoder = bench.get_architecture(name).build(INPUT, 8).eval()
     if getattr(encoder, "state_size", None) is None or not callable(getattr(encoder, "unrolled", None)):
         pytest.skip("needs state_size and unrolled()")
-    _, states = encoder.unrolled(torch.randn(2, 3, INPUT), torch.tensor([3, 2]))
+    states = unroll(encoder, torch.randn(2, 3, INPUT), torch.tensor([3, 2])).states
     assert encoder.state_size >= states[0].shape[-1]
 
 
@@ -179,10 +180,9 @@ def test_intervals_tests_and_verdicts_agree_with_scipy_and_statsmodels(tmp_path)
     board = leaderboard_table(results.verdicts, results.frame).droplevel("experiment")
     assert board.loc["a", "verdict"] == "best" and board.index[0] == "a"
     # the interval of the mean on the logit scale, transformed back: inside [0, 1]
-    low, high = scipy_stats.t.interval(
-        0.95, 2, loc=logit(scores["a"]).mean(), scale=scipy_stats.sem(logit(scores["a"]))
-    )
-    centre = 1 / (1 + np.exp(-a.mean()))
+    best = logit(scores["a"])
+    low, high = scipy_stats.t.interval(0.95, 2, loc=best.mean(), scale=scipy_stats.sem(best))
+    centre = 1 / (1 + np.exp(-best.mean()))
     expected = f"{100 * centre:.2f} [{100 / (1 + np.exp(-low)):.2f}, {100 / (1 + np.exp(-high)):.2f}]"
     assert board.loc["a"].filter(like="test").iloc[0] == expected
     # Wilson's interval for 2 solved of 3, from its formula

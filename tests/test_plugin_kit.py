@@ -45,15 +45,15 @@ def rnnbench(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def test_example_plugin_installs_lists_runs_and_reports(tmp_path):
-    env = install(ROOT / "examples" / "mingru", tmp_path / "site")
+    env = install(ROOT / "examples" / "indrnn", tmp_path / "site")
     listing = rnnbench(env, "list")
-    assert "mingru" in listing.stdout and "[plugin: mingru]" in listing.stdout
+    assert "indrnn" in listing.stdout and "[plugin: indrnn]" in listing.stdout
     out = tmp_path / "out"
     run = rnnbench(
         env,
         "run",
         "--arch",
-        "mingru",
+        "indrnn",
         "--task",
         "adding",
         "--seeds",
@@ -66,8 +66,8 @@ def test_example_plugin_installs_lists_runs_and_reports(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     report = rnnbench(env, "report", str(out))
-    assert "mingru" in report.stdout and "dL/dh forward" in report.stdout  # unrolled() feeds the probe
-    assert rnnbench(env, "check", "mingru").returncode == 0
+    assert "indrnn" in report.stdout and "dL/dh forward" in report.stdout  # unrolled() feeds the probe
+    assert rnnbench(env, "check", "indrnn").returncode == 0
 
 
 def test_new_plugin_skeleton_installs_and_passes_the_checks(tmp_path):

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestPower
 
 from bench import stats
 from bench.cli import main
@@ -137,7 +138,11 @@ def test_an_undecided_pair_says_how_many_seeds_would_decide_it():
     (experiment,) = analyse(frame_of({"a": [1.0e-5, 3e-5, 2e-5], "b": [1.5e-5, 2e-5, 4e-5]}), {TASK: MSE})
     assert experiment.verdicts["b"][0] == TIED or experiment.verdicts["a"][0] == TIED
     seeds = experiment.comparisons[0]["seeds_for_power"]
-    assert seeds > 3 and (seeds == math.inf or seeds == int(seeds))
+    differences = np.log([1.0e-5, 3e-5, 2e-5]) - np.log([1.5e-5, 2e-5, 4e-5])  # paired, on the log scale
+    effect = abs(differences.mean()) / differences.std(ddof=1)
+    assert seeds == math.ceil(TTestPower().solve_power(effect_size=effect, alpha=0.05, power=0.8))
+    (two,) = analyse(frame_of({"a": [1.0e-5, 3e-5], "b": [1.5e-5, 2e-5]}), {TASK: MSE})
+    assert math.isnan(two.comparisons[0]["seeds_for_power"])  # two seeds cannot size a study
 
 
 def test_friedman_and_the_critical_difference_follow_scipy_and_demsar():

@@ -1,0 +1,1 @@
+"""IndRNN for rnnbench: see plugin.py."""

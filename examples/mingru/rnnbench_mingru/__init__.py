@@ -1,1 +1,0 @@
-"""minGRU for rnnbench: see plugin.py."""
