@@ -49,6 +49,7 @@ BUILTIN_PLUGINS = {
     "copy": "tasks.copy",
     "selective_copy": "tasks.selective_copy",
     "mqar": "tasks.mqar",
+    "parity": "tasks.parity",
     "rnnbench-probes": "bench.builtin_probes",
     "rnnbench-executors": "bench.executors",
     "rnnbench-trackers": "bench.trackers",

@@ -17,7 +17,7 @@ def prepare(name: str, seed: int = 0, **options):
     return task, task.prepare(task.resolve_options({**SMALL, **options}), seed)
 
 
-@pytest.mark.parametrize("name", ["adding", "temporal_order", "recall"])
+@pytest.mark.parametrize("name", ["adding", "temporal_order", "recall", "parity"])
 def test_same_seed_same_data_other_seed_other_data(name):
     _, first = prepare(name, seed=4, T=30)
     _, again = prepare(name, seed=4, T=30)
@@ -78,9 +78,25 @@ def test_recall_key_first_then_only_distractors():
     assert data.vocab_size == 9
 
 
+def test_parity_labels_count_the_ones_at_every_length_up_to_T():
+    task, data = prepare("parity", T=12)
+    split = data.train
+    assert split.lengths.min() == 1 and split.lengths.max() == 12  # every length up to T
+    real = torch.arange(12)[None, :] < split.lengths[:, None]
+    assert ((split.inputs > 0) == real).all()  # real steps are bits, the rest padding
+    assert torch.equal(split.targets, ((split.inputs == 2).sum(1) % 2))  # the parity of the ones
+    assert 0.45 < split.targets.float().mean() < 0.55 and task.chance(data) == 0.5
+
+
 @pytest.mark.parametrize(
     ("name", "options"),
-    [("adding", {"T": 1}), ("temporal_order", {"T": 5}), ("recall", {"K": 1}), ("adding", {"test_size": 0})],
+    [
+        ("adding", {"T": 1}),
+        ("temporal_order", {"T": 5}),
+        ("recall", {"K": 1}),
+        ("adding", {"test_size": 0}),
+        ("parity", {"T": 0}),
+    ],
 )
 def test_impossible_settings_are_rejected_when_cells_are_planned(name, options):
     task = tasks().get(name)
