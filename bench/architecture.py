@@ -173,6 +173,20 @@ def unroll(encoder: nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> Unroll
     return Unrolled(*result)
 
 
+def tokens_order(states: list[torch.Tensor], lengths: torch.Tensor, directions: int) -> torch.Tensor:
+    """An encoder's states as per-position outputs ``[B, T, W]`` in token order, for an encoder
+    whose states are its outputs: a backward direction's step s read token ``length - 1 - s``."""
+    stacked = torch.stack(states, 1)
+    if directions == 1:
+        return stacked
+    forward, backward = stacked.chunk(2, -1)
+    t = torch.arange(stacked.shape[1], device=lengths.device)
+    source = lengths[:, None] - 1 - t[None, :]
+    source = torch.where(source >= 0, source, t[None, :])  # padding stays where it is
+    backward = backward.gather(1, source[:, :, None].expand(-1, -1, backward.shape[-1]))
+    return torch.cat([forward, backward], -1)
+
+
 def param_groups_method(encoder: nn.Module) -> Callable[[], list[dict[str, Any]]] | None:
     """The encoder's ``param_groups()`` when it declares optimiser groups."""
     method = getattr(encoder, "param_groups", None)

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from bench.architecture import Architecture
+from bench.block import build_encoder
 from bench.errors import ConfigError, PluginError
 
 MATCH_KINDS = ("params", "state")
@@ -55,9 +56,17 @@ class Match:
         return f"{self.kind}={self.target}"
 
 
-def build_on_meta(arch: Architecture, input_size: int, hidden_size: int, options: Mapping[str, Any]) -> nn.Module:
+def build_on_meta(
+    arch: Architecture,
+    input_size: int,
+    hidden_size: int,
+    options: Mapping[str, Any],
+    block: str = "none",
+    blocks: int = 1,
+) -> nn.Module:
+    """The encoder a run builds (inside its block, `bench.block`), on the meta device."""
     with torch.device("meta"):
-        return arch.build(input_size, hidden_size, **options)
+        return build_encoder(arch, input_size, hidden_size, options, block, blocks)
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -76,9 +85,16 @@ def state_size(arch: Architecture, encoder: nn.Module) -> int:
     return size
 
 
-def measure(arch: Architecture, input_size: int, hidden_size: int, options: Mapping[str, Any]) -> dict[str, int | None]:
+def measure(
+    arch: Architecture,
+    input_size: int,
+    hidden_size: int,
+    options: Mapping[str, Any],
+    block: str = "none",
+    blocks: int = 1,
+) -> dict[str, int | None]:
     """Encoder parameters and state size (None when the encoder does not declare it)."""
-    encoder = build_on_meta(arch, input_size, hidden_size, options)
+    encoder = build_on_meta(arch, input_size, hidden_size, options, block, blocks)
     try:
         state = state_size(arch, encoder)
     except PluginError:
@@ -86,14 +102,21 @@ def measure(arch: Architecture, input_size: int, hidden_size: int, options: Mapp
     return {"encoder_params": count_parameters(encoder), "state_size": state}
 
 
-def matched_hidden_size(arch: Architecture, input_size: int, options: Mapping[str, Any], match: Match) -> int:
+def matched_hidden_size(
+    arch: Architecture,
+    input_size: int,
+    options: Mapping[str, Any],
+    match: Match,
+    block: str = "none",
+    blocks: int = 1,
+) -> int:
     """The hidden size whose encoder parameters (or state) lie closest to ``match.target``.
 
     Both grow with the hidden size, so a bisection finds the first size at or above the
     target; it or the size below it is the closest (the smaller on a tie)."""
 
     def size(hidden: int) -> int:
-        encoder = build_on_meta(arch, input_size, hidden, options)
+        encoder = build_on_meta(arch, input_size, hidden, options, block, blocks)
         return count_parameters(encoder) if match.kind == "params" else state_size(arch, encoder)
 
     low, high = 1, MAX_HIDDEN

@@ -15,6 +15,8 @@ from typing import Any
 
 from bench.errors import ConfigError
 
+BLOCKS = ("none", "residual")  # bench.block's wrappers
+
 # Seeds are integers in [0, 2**32): what numpy's generators accept, so that every task
 # plugin can seed its data from them.
 SEED_LIMIT = 2**32
@@ -47,6 +49,10 @@ class RunConfig:
     # length generalisation: after training, test again at these values of the task's length
     # option ("100,200,400"), on data generated at each length; "" tests at the trained length only
     eval_lengths: str = ""
+    # the wrapper: "none" runs the architecture bare; "residual" inside `blocks` pre-norm residual
+    # blocks (norm, the architecture, residual, MLP), as modern recurrences are used (bench/block.py)
+    block: str = "none"
+    blocks: int = 1
     # measurement
     warmup_steps: int = 3  # first training steps left out of throughput (allocations, caches)
     probe_points: int = 4  # gradient profiles during training, besides the one at initialisation
@@ -61,7 +67,7 @@ class RunConfig:
     EXECUTION = ("device", "threads")
     # Settings added after results were first stored: they enter a cell's identity only when
     # set away from their default, so cells computed before they existed keep their ids.
-    ADDED_LATER = ("precision", "eval_lengths", "jacobian_batch")
+    ADDED_LATER = ("precision", "eval_lengths", "jacobian_batch", "block", "blocks")
     SCHEDULES = ("constant", "cosine")
     PRECISIONS = ("fp32", "bf16")
 
@@ -70,7 +76,7 @@ class RunConfig:
         if unset:
             raise ConfigError(f"invalid settings: {', '.join(unset)} must have a value, not none")
         problems = []
-        for name in ("hidden_size", "embed_size", "batch_size", "epochs", "probe_batch"):
+        for name in ("hidden_size", "embed_size", "batch_size", "epochs", "probe_batch", "blocks"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in (
@@ -93,6 +99,8 @@ class RunConfig:
             problems.append(f"lr must lie in (0, {LR_LIMIT:.2g}], got {self.lr}")
         if self.schedule not in self.SCHEDULES:
             problems.append(f"schedule must be one of {', '.join(self.SCHEDULES)}, got {self.schedule!r}")
+        if self.block not in BLOCKS:
+            problems.append(f"block must be one of {', '.join(BLOCKS)}, got {self.block!r}")
         if self.precision not in self.PRECISIONS:
             problems.append(f"precision must be one of {', '.join(self.PRECISIONS)}, got {self.precision!r}")
         try:

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from bench.architecture import Architecture, output_violation
+from bench.block import build_encoder
 from bench.cell import Cell
 from bench.errors import PluginError
 from bench.task import Task, TaskData
@@ -68,7 +69,7 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
 def build_model(task: Task, arch: Architecture, data: TaskData, cell: Cell) -> SequenceModel:
     run = cell.run
     adapter = task.input_adapter(data, run.embed_size, cell.task_options)
-    encoder = arch.build(run.embed_size, run.hidden_size, **cell.arch_options)
+    encoder = build_encoder(arch, run.embed_size, run.hidden_size, cell.arch_options, run.block, run.blocks)
     head = task.head(data, encoder.output_size, cell.task_options)
     for part, module in (("input_adapter", adapter), ("head", head)):
         if not isinstance(module, nn.Module):

@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from bench.architecture import Architecture, sequence_method
+from bench.block import block_problems
 from bench.budget import Match, build_on_meta, matched_hidden_size
 from bench.cell import Cell
 from bench.config import RunConfig, check_seeds, coerce
@@ -318,6 +319,8 @@ def _cells(
             continue
         if task.outputs == "sequence":
             problems.extend(_without_sequence(archs, arch_options, task, run))
+        for arch in archs:
+            problems.extend(block_problems(arch, run.hidden_size, arch_options[arch.name], run.block))
         problems.extend(_eval_length_problems(task, task_options, run))
         # seeds outside architectures: consecutive cells share one prepared dataset
         for seed in seeds:
@@ -360,11 +363,12 @@ def _matched(cells: list[Cell], match: Match, arch_registry: Registry[Architectu
     hidden: dict[tuple, int | None] = {}
     matched = []
     for cell in cells:
-        key = (cell.arch, cell.run.embed_size, json.dumps(dict(cell.arch_options), sort_keys=True, default=str))
+        run = cell.run
+        key = (cell.arch, run.embed_size, run.block, run.blocks, json.dumps(dict(cell.arch_options), sort_keys=True))
         if key not in hidden:
             try:
                 hidden[key] = matched_hidden_size(
-                    arch_registry.get(cell.arch), cell.run.embed_size, cell.arch_options, match
+                    arch_registry.get(cell.arch), run.embed_size, cell.arch_options, match, run.block, run.blocks
                 )
             except RnnbenchError as exc:
                 problems.append(str(exc))

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.architecture import Unrolled, unroll, unrolled_method
+from bench.architecture import Unrolled, tokens_order, unroll, unrolled_method
 from bench.batching import Batch
 from bench.errors import PluginError
 from bench.model import SequenceModel
@@ -88,21 +88,7 @@ def _outputs(
             f"its output_size {probe.encoder.output_size}: return the per-position outputs too, as (final, states, "
             f"outputs), so the gradient probe reads outputs through the output path (docs/plugins.md)"
         )
-    return _token_order(unrolled.states, lengths, directions)
-
-
-def _token_order(states: list[torch.Tensor], lengths: torch.Tensor, directions: int) -> torch.Tensor:
-    """``unrolled()``'s states as per-position outputs ``[B, T, D*H]`` in token order: the
-    backward direction's step s read token ``length - 1 - s``, so it is moved there."""
-    stacked = torch.stack(states, 1)
-    if directions == 1:
-        return stacked
-    forward, backward = stacked.chunk(2, -1)
-    t = torch.arange(stacked.shape[1], device=lengths.device)
-    source = lengths[:, None] - 1 - t[None, :]
-    source = torch.where(source >= 0, source, t[None, :])  # padding stays where it is
-    backward = backward.gather(1, source[:, :, None].expand(-1, -1, backward.shape[-1]))
-    return torch.cat([forward, backward], -1)
+    return tokens_order(unrolled.states, lengths, directions)
 
 
 def _by_distance(norms: torch.Tensor, lengths: torch.Tensor) -> list[float]:

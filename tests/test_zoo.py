@@ -11,6 +11,7 @@ import torch
 import bench
 from bench import Architecture, hookimpl
 from bench.architecture import unroll
+from bench.block import build_encoder
 from bench.checks import recurrent_path, unrolled_agreement
 from bench.cli import main
 from bench.model import build_model
@@ -147,3 +148,27 @@ def test_lru_and_s4d_record_their_eigenvalues(tmp_path):
         assert [e["step"] for e in entries] == [0, record.steps]
         assert all(0 <= m <= 1 for m in entries[0]["modulus"])  # stable at initialisation, as initialised
     assert (tmp_path / "figures" / "eigenvalues_adding.png").exists()
+
+
+@pytest.mark.parametrize("name", bench.list_architectures())
+def test_every_architecture_runs_inside_the_residual_block(name):
+    torch.manual_seed(0)
+    arch = bench.get_architecture(name)
+    encoder = build_encoder(arch, INPUT, 6, arch.defaults, "residual", 2).double().eval()
+    x, lengths = torch.randn(3, 9, INPUT, dtype=torch.float64), torch.tensor([9, 4, 6])
+    unrolled = unroll(encoder, x, lengths)
+    assert torch.allclose(unrolled.final, encoder(x, lengths), atol=1e-10)
+    assert encoder.state_size == 2 * arch.build(encoder.output_size, 6).state_size  # two blocks' states
+    (grad,) = torch.autograd.grad(unrolled.final.sum(), [unrolled.states[0]])
+    assert grad.abs().sum() > 0  # the block's states are its encoder's, on the recurrent path
+
+
+def test_a_run_in_the_residual_block_reports_which_form_it_used(tmp_path):
+    args = ["run", "--arch", "gru", "mingru", "--task", "copy", "--seeds", "0", "--out", str(tmp_path), "--no-progress"]
+    settings = [*[s for s in TINY if not s.startswith("T=")], "T=4", "probe_points=1", "block=residual", "blocks=2"]
+    assert main([*args, "--set", *settings]) == 0
+    frame = bench.load_results(tmp_path)
+    assert (frame["status"] == "ok").all() and set(frame["run.block"]) == {"residual"}
+    plain = expand(["gru"], ["adding"], [0], {})[0]
+    wrapped = expand(["gru"], ["adding"], [0], {"block": "residual"})[0]
+    assert plain.id != wrapped.id and "block" not in plain.identity()["run"]  # stored bare cells keep their ids

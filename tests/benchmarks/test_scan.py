@@ -1,0 +1,48 @@
+"""The parallel scan against the step-by-step loop (`bench.linear_scan`): forward and backward
+of h_t = a_t * h_{t-1} + b_t at T = 1024, batch 32, width 64, real and complex.
+
+    make bench       (target: the scan at least 5x faster than the loop on 2 CPU cores)
+
+The ratio is in each scan row's extra_info once both have run: read it side by side, in one
+run, as the project's speed numbers are."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from bench.scan import linear_scan, sequential_scan
+
+SMOKE = os.environ.get("RNNBENCH_BENCH_SMOKE") == "1"
+SHAPE = (2, 16, 4) if SMOKE else (32, 1024, 64)  # batch, T, width
+MEDIANS: dict[tuple[str, str], float] = {}
+
+
+def inputs(kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    modulus = 0.9 + 0.1 * torch.rand(*SHAPE, generator=generator)
+    if kind == "complex":
+        a = torch.polar(modulus, 6.28 * torch.rand(*SHAPE, generator=generator))
+        b = torch.randn(*SHAPE, generator=generator, dtype=torch.complex64)
+    else:
+        a, b = modulus, torch.randn(*SHAPE, generator=generator)
+    return a.requires_grad_(), b.requires_grad_()
+
+
+@pytest.mark.parametrize("method", ["loop", "scan"])  # the loop first: the scan's row reports the ratio
+@pytest.mark.parametrize("kind", ["real", "complex"])
+def test_scan_forward_backward(benchmark, kind, method):
+    a, b = inputs(kind)
+    scan = linear_scan if method == "scan" else sequential_scan
+
+    def step() -> None:
+        scan(a, b).abs().sum().backward()
+
+    benchmark.pedantic(step, rounds=1 if SMOKE else 3, warmup_rounds=0 if SMOKE else 1)
+    benchmark.extra_info.update(batch=SHAPE[0], length=SHAPE[1], width=SHAPE[2], threads=torch.get_num_threads())
+    if benchmark.stats is not None:
+        MEDIANS[(kind, method)] = benchmark.stats.stats.median
+        if method == "scan" and (kind, "loop") in MEDIANS:
+            benchmark.extra_info["loop_over_scan"] = MEDIANS[(kind, "loop")] / MEDIANS[(kind, method)]
