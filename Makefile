@@ -8,7 +8,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
 # every target names a command, not a file
-.PHONY: tables docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-with-plugin lessons bench compare kernels bench-prepare lint clean
+.PHONY: standing tables docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-with-plugin lessons bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ horizon-fair: $(VENV)/.installed
 # IMDB at equal encoder parameters (400,000), two seeds (hours on 2 CPU cores; resumes)
 imdb-fair: $(VENV)/.installed
 	$(BIN)/rnnbench sweep examples/imdb_fair.toml --out results/published/imdb-fair
+
+# The built-ins' records of `rnnbench standing`'s quick suite (examples/standing/quick.toml)
+standing: $(VENV)/.installed
+	$(BIN)/rnnbench sweep examples/standing/quick.toml --out results/published/standing-quick --jobs 2
 
 # The README's tables of copy, selective copy, MQAR, MNIST-1D and Fashion-MNIST (rows), 3 seeds
 tasks: $(VENV)/.installed

@@ -27,6 +27,7 @@ from bench.record import STATUSES
 from bench.report import figure_count, write_reports
 from bench.results import Results
 from bench.scaffold import write_plugin
+from bench.standing import copy_references, print_standing, standing_cells
 from bench.store import Store, StoreWarning
 from bench.suite import run_and_confirm
 from bench.sweep import load_sweep
@@ -119,6 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("directory")
     report.add_argument("--html", action="store_true", help="also write report.html (self-contained) and report.md")
     report.set_defaults(handler=cmd_report)
+
+    standing = commands.add_parser(
+        "standing", help="where an architecture stands: a standard suite beside the built-ins' committed records"
+    )
+    standing.add_argument("arch", help="the architecture to place")
+    standing.add_argument("--suite", default="quick", help="quick (about 15 minutes), or a sweep file (default: quick)")
+    standing.add_argument(
+        "--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", help="the architecture's options"
+    )
+    standing.add_argument("--out", help="results folder (default: results/standing-<suite>)")
+    add_execution_options(standing)
+    standing.set_defaults(handler=cmd_standing)
 
     documents = commands.add_parser(
         "tables", help="write the tables marked in markdown files (README, docs) again from results/published"
@@ -420,6 +433,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.html:
         print(f"wrote {Path(args.directory) / 'report.html'} and {Path(args.directory) / 'report.md'}")
     return 0
+
+
+def cmd_standing(args: argparse.Namespace) -> int:
+    name, cells = standing_cells(args.arch, args.suite, parse_assignments(args.set))
+    out = Path(args.out or f"results/{name}")
+    copied = copy_references(name, out)
+    print(f"{copied} reference record(s) of {name} copied into {out}; only {args.arch}'s cells run", file=sys.stderr)
+    return run_and_report(cells, str(out), args, then=lambda results: print_standing(results, args.arch))
 
 
 def cmd_tables(args: argparse.Namespace) -> int:

@@ -63,6 +63,16 @@ class Sweep:
 
 def load_sweep(path: str | os.PathLike) -> Sweep:
     path = Path(path)
+    spec = read_sweep(path)
+    cells = expand_sweep(spec, str(path))
+    confirm_seeds = spec.get("confirm_seeds", [])
+    if confirm_seeds:
+        check_confirmation(cells, confirm_seeds if isinstance(confirm_seeds, list) else [confirm_seeds])
+    return Sweep(spec.get("name") or path.stem, cells, confirm_seeds)
+
+
+def read_sweep(path: Path) -> dict[str, Any]:
+    """A sweep file's TOML, or one ConfigError that says why it cannot be read."""
     try:
         spec = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -75,11 +85,7 @@ def load_sweep(path: str | os.PathLike) -> Sweep:
         raise ConfigError(f"cannot read sweep file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    cells = expand_sweep(spec, str(path))
-    confirm_seeds = spec.get("confirm_seeds", [])
-    if confirm_seeds:
-        check_confirmation(cells, confirm_seeds if isinstance(confirm_seeds, list) else [confirm_seeds])
-    return Sweep(spec.get("name") or path.stem, cells, confirm_seeds)
+    return spec
 
 
 def expand_sweep(spec: Mapping[str, Any], source: str = "sweep") -> list[Cell]:

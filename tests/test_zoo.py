@@ -172,3 +172,39 @@ def test_a_run_in_the_residual_block_reports_which_form_it_used(tmp_path):
     plain = expand(["gru"], ["adding"], [0], {})[0]
     wrapped = expand(["gru"], ["adding"], [0], {"block": "residual"})[0]
     assert plain.id != wrapped.id and "block" not in plain.identity()["run"]  # stored bare cells keep their ids
+
+
+TINY_SUITE = """
+name = "standing-test"
+architectures = ["gru"]
+tasks = ["adding"]
+seeds = 2
+match = "params=600"
+[set]
+max_steps = 4
+eval_every = 2
+train_size = 64
+valid_size = 32
+test_size = 32
+threads = 1
+T = 6
+"""
+
+
+def test_standing_runs_only_the_new_architecture_beside_the_committed_references(tmp_path, monkeypatch, capsys):
+    suite = tmp_path / "suite.toml"
+    suite.write_text(TINY_SUITE)
+    published = tmp_path / "published"
+    assert (
+        main(["sweep", str(suite), "--out", str(published / "standing-test"), "--no-progress"]) == 0
+    )  # the references
+    monkeypatch.setattr("bench.standing.PUBLISHED", published)
+    capsys.readouterr()
+    out = tmp_path / "mine"
+    assert main(["standing", "rnn", "--suite", str(suite), "--out", str(out), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "2 reference record(s) of standing-test copied" in captured.err and "2 ok" in captured.err  # rnn's only
+    assert "Where rnn stands" in captured.out and "of 2" in captured.out
+    frame = bench.load_results(out)
+    assert sorted(frame["arch"]) == ["gru", "gru", "rnn", "rnn"]
+    assert frame.groupby("arch")["encoder_params"].first().between(500, 700).all()  # matched as the suite says
