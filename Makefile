@@ -8,7 +8,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
 # every target names a command, not a file
-.PHONY: standing tables docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-with-plugin lessons bench compare kernels bench-prepare lint clean
+.PHONY: standing repro-selective-copy repro-minrnn repro-parity repro-mqar tables docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-with-plugin lessons bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,19 @@ imdb-fair: $(VENV)/.installed
 # The built-ins' records of `rnnbench standing`'s quick suite (examples/standing/quick.toml)
 standing: $(VENV)/.installed
 	$(BIN)/rnnbench sweep examples/standing/quick.toml --out results/published/standing-quick --jobs 2
+
+# Reproductions of the modern recurrences' papers at CPU scale (examples/reproductions/)
+repro-selective-copy: $(VENV)/.installed
+	$(BIN)/rnnbench sweep examples/reproductions/selective_copy_mamba.toml --out results/published/repro-selective-copy --jobs 2
+
+repro-minrnn: $(VENV)/.installed
+	$(BIN)/rnnbench sweep examples/reproductions/selective_copy_minrnn.toml --out results/published/repro-minrnn --jobs 2
+
+repro-parity: $(VENV)/.installed
+	$(BIN)/rnnbench sweep examples/reproductions/parity_xlstm.toml --out results/published/repro-parity --jobs 2
+
+repro-mqar: $(VENV)/.installed
+	$(BIN)/rnnbench sweep examples/reproductions/mqar_state.toml --out results/published/repro-mqar --jobs 2
 
 # The README's tables of copy, selective copy, MQAR, MNIST-1D and Fashion-MNIST (rows), 3 seeds
 tasks: $(VENV)/.installed
@@ -99,7 +112,7 @@ docs-checks: $(VENV)/.installed
 
 # The tables of the README and the docs, written again from results/published (a test checks them)
 tables: $(VENV)/.installed
-	$(BIN)/rnnbench tables README.md docs/*.md
+	$(BIN)/rnnbench tables README.md docs/*.md docs/results/*.md
 
 # The CSV tables committed beside the published records, written again from them
 published: $(VENV)/.installed

@@ -27,6 +27,7 @@ from bench.tables import (
     generalisation_table,
     gradient_table,
     seeds_table,
+    state_table,
     summary_table,
     throughput_table,
     verdict_table,
@@ -123,6 +124,11 @@ TABLES = [
         "Tuning: mean validation metric of every tuned setting over the tuning seeds (the best is selected; test "
         "never enters)",
         lambda r: tuning_table(r.frame, r.metrics),
+    ),
+    Table(
+        "state",
+        "Test metric against the recurrent state per sequence (where cells differ in it: --match state=N)",
+        lambda r: state_table(r.chosen(), r.metrics),
     ),
     Table(
         "generalisation",

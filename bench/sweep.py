@@ -17,7 +17,8 @@
     [arch.lstm.set]                       # only for one architecture (also [arch.NAME.grid])
     forget_bias = 0.0
 
-    match = "params=20000"                # equal budgets (before the first table): see --match
+    match = "params=20000"                # equal budgets (before the first table): see --match;
+                                          # a list (["state=64", "state=256"]) runs each budget
 
     [tune]                                # every value runs; reports select per architecture
     lr = [1e-3, 3e-3]                     # the best mean validation metric (see --tune)
@@ -101,10 +102,11 @@ def expand_sweep(spec: Mapping[str, Any], source: str = "sweep") -> list[Cell]:
         for name in _table(spec, section, problems):
             if name not in known:
                 problems.append(f"[{section}.{name}]: '{name}' is not in the sweep's {noun}")
-    match = spec.get("match")
-    if match is not None and not isinstance(match, str):
-        problems.append(f"'match' must be a string such as \"params=20000\", got {match!r}")
-        match = None
+    matches = spec.get("match")
+    matches = [matches] if matches is None or isinstance(matches, str) else matches
+    if not isinstance(matches, list) or not matches or not all(isinstance(m, str | None) for m in matches):
+        problems.append(f"'match' must be a string such as \"params=20000\", or a list of them, got {matches!r}")
+        matches = [None]
     tune = _table(spec, "tune", problems)
     unequal = spec.get("unequal_tuning", False)
     if not isinstance(unequal, bool):
@@ -118,7 +120,8 @@ def expand_sweep(spec: Mapping[str, Any], source: str = "sweep") -> list[Cell]:
         for arch in archs:
             for overrides in _merge(spec, ("", f"task.{task}.", f"arch.{arch}."), problems):
                 try:
-                    cells.extend(expand([arch], [task], seeds, overrides, match, tune, unequal_tuning=True))
+                    for match in matches:
+                        cells.extend(expand([arch], [task], seeds, overrides, match, tune, unequal_tuning=True))
                 except RnnbenchError as exc:
                     problems.append(f"{arch} x {task}: {exc}")
     if unequal is not True:  # the budgets compare across the sweep's architectures, so here

@@ -155,6 +155,25 @@ def seeds_table(frame: pd.DataFrame, metrics: Metrics) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def state_table(frame: pd.DataFrame, metrics: Metrics) -> pd.DataFrame:
+    """The test metric against the recurrent state, where an experiment's cells of one
+    architecture differ in their state size (a sweep of ``--match state=N``, Zoology's central
+    figure): mean ± std over seeds at each state size."""
+    table: dict[tuple[str, str], dict[str, str]] = {}
+    for (experiment, task, arch), cells in frame.groupby(["experiment", "task", "arch"], sort=False):
+        if task not in metrics or cells["state_size"].nunique() < 2:
+            continue
+        for state, group in cells.groupby("state_size"):
+            table.setdefault((experiment, arch), {})[f"state={int(state)}"] = mean_std(
+                group, f"test_{metrics[task].name}", metrics[task]
+            )
+    if not table:
+        return pd.DataFrame()
+    result = pd.DataFrame(table).T.rename_axis(["task", "arch"])
+    ordered = sorted(result.columns, key=lambda c: int(c.split("=")[1]))
+    return result[ordered].fillna("")
+
+
 GRADIENT_COLUMNS = {"half_life": "half-life (steps)", "decay_per_step": "decades/step", "first_to_last": "first/last"}
 
 

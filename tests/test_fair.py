@@ -24,6 +24,7 @@ from bench.planner import expand
 from bench.record import Record
 from bench.results import load, load_results
 from bench.store import Store
+from bench.sweep import expand_sweep
 from tests.helpers import TINY
 
 # parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
@@ -237,3 +238,23 @@ def test_cells_record_how_they_were_planned_but_ids_ignore_it():
     assert matched[0].run.hidden_size == 31 and matched[0].id == plain[0].id  # the same cell, however reached
     with pytest.raises(ConfigError, match="no hidden size up to"):
         expand(["rnn"], ["adding"], [0], {}, match="params=100000000000")
+
+
+def test_a_list_of_state_budgets_runs_each_and_tables_the_metric_against_the_state(tmp_path):
+    settings = "\n".join(f"{key} = {value}" for key, value in (s.split("=") for s in TINY) if key != "hidden_size")
+    sweep = tmp_path / "state.toml"
+    budgets = 'match = ["state=8", "state=16"]'
+    sweep.write_text(SWEEP.replace('match = "params=1500"', budgets).format(settings=settings))
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep), "--out", str(out), "--no-progress"]) == 0
+    frame = load_results(out)
+    assert len(frame) == 2 * 2 * 2 * 2  # architectures x seeds x learning rates x budgets
+    assert set(frame["state_size"]) == {8, 16}
+    state = (out / "state.csv").read_text().splitlines()
+    assert state[0] == "task,arch,state=8,state=16" and len(state) == 3  # one row per architecture
+    assert all("(n=2)" in line for line in state[1:])  # the selected learning rate's two seeds
+
+
+def test_a_malformed_list_of_budgets_is_explained():
+    with pytest.raises(ConfigError, match="'match' must be a string such as"):
+        expand_sweep({"architectures": ["rnn"], "tasks": ["adding"], "seeds": 1, "match": ["state=8", 3]})

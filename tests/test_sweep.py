@@ -140,4 +140,6 @@ def test_the_example_sweep_files_are_valid():
     examples = Path(__file__).resolve().parents[1] / "examples"
     probes, imdb = load_sweep(examples / "probes.toml"), load_sweep(examples / "imdb.toml")
     assert probes.name == "probes" and len(probes.cells) == 60
+    for reproduction in sorted((examples / "reproductions").glob("*.toml")):
+        assert load_sweep(reproduction).cells, reproduction  # every reproduction plans its cells
     assert imdb.name == "imdb" and len(imdb.cells) == 4
