@@ -116,9 +116,15 @@ class RecurrentEncoder(nn.Module):
             h = torch.cat(outputs, -1) if len(outputs) > 1 else outputs[0]
         return h
 
-    def unrolled(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Same function step by step; ``states[t]`` of the top layer lie on the recurrent path."""
-        return self._unroll(x, lengths)
+    def unrolled(
+        self, x: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor]] | tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
+        """Same function step by step; ``states[t]`` of the top layer lie on the recurrent path.
+        An LSTM's state is (h, c) per direction, ``[h_fwd, c_fwd, h_bwd, c_bwd]``: the memory
+        cell is where it keeps its gradient, so the probes measure it; its outputs (h, in token
+        order) come third. A tanh RNN's or GRU's state is its output h."""
+        final, states, outputs = self._unroll(x, lengths)
+        return (final, states, outputs) if self.cell == "lstm" else (final, states)
 
     def gates(self, x: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
         """The top layer's gate activations at every step, ``[B, T, D*H]`` in processing order
@@ -130,7 +136,8 @@ class RecurrentEncoder(nn.Module):
 
     def _unroll(
         self, x: torch.Tensor, lengths: torch.Tensor, gates: dict[str, list[list[torch.Tensor]]] | None = None
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
+        """The final output, the top layer's states (processing order) and its outputs (token order)."""
         lengths = lengths.to(x.device)
         reverse = reverse_index(lengths, x.shape[1]) if self.directions == 2 else None
         h = x
@@ -140,21 +147,28 @@ class RecurrentEncoder(nn.Module):
             inputs = [h] if reverse is None else [h, gather_steps(h, reverse)]
             top = i == len(self.layers) - 1
             states = self._unroll_layer(layer, inputs, gates if top else None)
-            sequence = torch.stack(states, 1)  # processing order, both directions side by side
+            # processing order, each direction's h side by side (an LSTM's c left out)
+            sequence = torch.cat([part[..., : self.hidden_size] for part in self._by_direction(states)], -1)
             if reverse is None:
                 h = sequence
             else:
                 size = self.hidden_size
                 h = torch.cat([sequence[..., :size], gather_steps(sequence[..., size:], reverse)], -1)
         # In processing order every direction reads its last real token at step length - 1.
-        return last_step(sequence, lengths), states
+        return last_step(sequence, lengths), states, h
+
+    def _by_direction(self, states: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """The layer's states ``[B, T, width]`` of each direction, in processing order."""
+        return torch.stack(states, 1).chunk(self.directions, -1)
 
     def _unroll_layer(
         self, layer: nn.ModuleList, inputs: list[torch.Tensor], gates: dict[str, list[list[torch.Tensor]]] | None
     ) -> list[torch.Tensor]:
-        """The layer's joint state at every step; ``gates`` (when given) collects, per gate,
-        one list per step of each direction's activations."""
+        """The layer's joint state at every step, each direction's (h) or (h, c) side by side;
+        ``gates`` (when given) collects, per gate, one list per step of each direction's
+        activations."""
         size = self.hidden_size
+        width = 2 * size if self.cell == "lstm" else size  # one direction's state
         batch, steps, _ = inputs[0].shape
         # Input projections of all steps at once, then the recurrence one step at a time.
         # unbind, not [:, t]: indexing would make each step's backward fill a whole [B, T, G]
@@ -163,17 +177,18 @@ class RecurrentEncoder(nn.Module):
             torch.nn.functional.linear(inp, module.weight_ih_l0, module.bias_ih_l0).unbind(1)
             for module, inp in zip(layer, inputs, strict=True)
         ]
-        joint = inputs[0].new_zeros(batch, size * len(layer))
-        cells = [inputs[0].new_zeros(batch, size) for _ in layer]  # LSTM memory cells
+        joint = inputs[0].new_zeros(batch, width * len(layer))
         states = []
         for t in range(steps):
             new = []
             activations: dict[str, torch.Tensor] = {}
             for d, module in enumerate(layer):
-                h_prev = joint[:, d * size : (d + 1) * size]  # read from the joint state
+                # h and c are read from the joint state, so that it lies on the recurrent path
+                h_prev = joint[:, d * width : d * width + size]
+                c_prev = joint[:, d * width + size : (d + 1) * width]
                 recurrent = torch.nn.functional.linear(h_prev, module.weight_hh_l0, module.bias_hh_l0)
-                h_new, cells[d] = self._step(projected[d][t], recurrent, h_prev, cells[d], activations)
-                new.append(h_new)
+                h_new, c_new = self._step(projected[d][t], recurrent, h_prev, c_prev, activations)
+                new.extend([h_new, c_new] if self.cell == "lstm" else [h_new])
                 if gates is not None:
                     for name, value in activations.items():
                         per_step = gates.setdefault(name, [])

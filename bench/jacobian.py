@@ -12,11 +12,12 @@ dL/dh_t · ∂h_t/∂h_{t-1}. The probe measures, through the encoder's ``unroll
 
 Both are averaged over the sequences long enough to have that distance (the product as the
 geometric mean). The Jacobians are of ``states[t]`` with respect to ``states[t-1]`` along
-their direct edge in the autograd graph: for a tanh RNN or GRU that is the whole recurrent
-Jacobian; for an LSTM it holds the memory cell fixed, and the cell is the path the LSTM
-keeps its gradient on, so an LSTM's measured gradient may decay slower than this product.
-For a bidirectional encoder the forward direction is measured. In float64, like the
-gradient probe.
+their direct edge in the autograd graph, of the whole recurrent state as ``unrolled()``
+defines it: h for a tanh RNN or GRU, (h, c) for an LSTM, whose memory cell is the path it
+keeps its gradient on. The product's norm, not the product of the per-step norms, is what
+bounds the gradient: a step may stretch some direction (σ_max > 1) while the product still
+shrinks. For a bidirectional encoder the forward direction is measured. In float64, like
+the gradient probe.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def jacobian_spectrum(model: SequenceModel, batch: Batch) -> dict[str, list[floa
     states = unroll(probe.encoder, x, lengths).states
     size = states[0].shape[-1] // getattr(probe.encoder, "directions", 1)  # the forward direction
     identity = torch.eye(size, dtype=states[0].dtype, device=states[0].device)
-    jacobians = []  # jacobians[t - 1][b] = ∂h_t/∂h_{t-1} of sample b, [H, H]
+    jacobians = []  # jacobians[t - 1][b] = ∂s_t/∂s_{t-1} of sample b, [W, W] (s: the state)
     for t in range(1, len(states)):
         rows = identity[:, None, :].expand(size, len(lengths), size)  # one backward pass per output unit
         padded = torch.zeros(size, len(lengths), states[t].shape[-1], dtype=rows.dtype, device=rows.device)

@@ -99,6 +99,54 @@ def test_on_a_linear_recurrence_the_spectrum_and_the_gradient_match_the_closed_f
         assert profile[k] / profile[0] == pytest.approx(scale**k, rel=1e-5)
 
 
+def lstm_step_by_hand(lstm: torch.nn.LSTM, x: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+    """One step of torch's LSTM equations on the joint state (h, c) -> (h', c')."""
+    h, c = state.chunk(2, -1)
+    i, f, g, o = (x @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + h @ lstm.weight_hh_l0.T + lstm.bias_hh_l0).chunk(4, -1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.cat([torch.sigmoid(o) * torch.tanh(c), c], -1)
+
+
+def test_an_lstm_state_is_h_and_c_and_its_jacobian_is_the_full_state_one():
+    torch.manual_seed(0)
+    hidden, steps = 3, 6
+    encoder = bench.get_architecture("lstm").build(2, hidden).double().eval()
+    lstm = encoder.layers[0][0]
+    model = SequenceModel(torch.nn.Identity(), encoder, torch.nn.Linear(hidden, 1).double())
+    batch = Batch(torch.randn(2, steps, 2, dtype=torch.float64), torch.tensor([steps, steps]), torch.zeros(2))
+    x, lengths = batch.inputs, batch.lengths
+    final, states, outputs = encoder.unrolled(x, lengths)
+    state = x.new_zeros(2, 2 * hidden)
+    by_hand = []
+    for t in range(steps):
+        state = lstm_step_by_hand(lstm, x[:, t], state)
+        by_hand.append(state)
+        torch.testing.assert_close(states[t], state)  # [h, c], not h alone
+    torch.testing.assert_close(outputs[:, -1], final)
+    torch.testing.assert_close(final, by_hand[-1][:, :hidden])
+    # ∂(h_t, c_t)/∂(h_{t-1}, c_{t-1}) by autograd on the hand-written cell, then its products
+    jacobians = [
+        [
+            torch.autograd.functional.jacobian(
+                lambda s, t=t, b=b: lstm_step_by_hand(lstm, x[b, t], s), by_hand[t - 1][b]
+            )
+            for t in range(1, steps)
+        ]
+        for b in range(2)
+    ]
+    spectrum = jacobian_spectrum(model, batch)
+    for k in range(1, steps):
+        sigma = [torch.linalg.matrix_norm(jacobians[b][steps - 1 - k], ord=2) for b in range(2)]
+        assert spectrum["sigma_max"][k] == pytest.approx(float(sum(sigma) / 2), rel=1e-8)
+        products = []
+        for b in range(2):
+            chain = torch.eye(2 * hidden, dtype=torch.float64)
+            for j in range(1, k + 1):
+                chain = chain @ jacobians[b][steps - 1 - j]
+            products.append(torch.linalg.matrix_norm(chain, ord=2))
+        assert spectrum["product"][k] == pytest.approx(math.sqrt(float(products[0] * products[1])), rel=1e-8)
+
+
 def test_every_run_records_gates_and_optionally_jacobians(tmp_path, register_plugin):
     register_plugin(
         types.SimpleNamespace(
