@@ -8,7 +8,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
 # every target names a command, not a file
-.PHONY: standing repro-selective-copy repro-minrnn repro-parity repro-mqar tables docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-with-plugin lessons bench compare kernels bench-prepare lint clean
+.PHONY: standing repro-selective-copy repro-minrnn repro-parity repro-mqar tables docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-slow test-with-plugin lessons bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ imdb: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
+
+# The minutes-long tests (marker `slow`: Ray clusters, calibration by simulation), which CI also runs
+test-slow: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -m slow
 
 # The tests parametrised over, or listing, the registered plugins (marker `registry`) again,
 # with a third-party plugin installed (examples/indrnn, from its own folder on PYTHONPATH,

@@ -135,35 +135,41 @@ def _worst_finite(seeds: dict[str, Seeds], metric: Metric) -> float:
     return min(finite) if metric.higher_is_better else max(finite)
 
 
-def _pair(experiment: Experiment, a: Seeds, b: Seeds) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The two models' values, aligned by seed when paired: (for the tests, for P(A > B))."""
+def _pair(
+    experiment: Experiment, a: Seeds, b: Seeds
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Whether the pair is compared seed by seed, then the two models' values (for the tests,
+    for P(A > B)). A paired experiment falls back to the unpaired test for two models with
+    fewer than two seeds in common (a tuned setting confirmed on other seeds, a partial run):
+    no common seeds must not read as "not told apart"."""
     worst = _worst_finite(experiment.seeds, experiment.metric)
-    if experiment.paired:
-        common = sorted(set(a.values) & set(b.values))
+    common = sorted(set(a.values) & set(b.values))
+    paired = experiment.paired and len(common) >= 2
+    if paired:
         ranked_a = np.array([a.values[s] for s in common])
         ranked_b = np.array([b.values[s] for s in common])
     else:
         ranked_a, ranked_b = np.array(list(a.values.values())), np.array(list(b.values.values()))
     tested_a = np.where(np.isfinite(ranked_a), ranked_a, worst)
     tested_b = np.where(np.isfinite(ranked_b), ranked_b, worst)
-    return tested_a, tested_b, ranked_a, ranked_b
+    return paired, tested_a, tested_b, ranked_a, ranked_b
 
 
 def _compare(experiment: Experiment) -> None:
     metric, rows = experiment.metric, []
     for a, b in itertools.combinations(sorted(experiment.seeds), 2):
         first, second = experiment.seeds[a], experiment.seeds[b]
-        tested_a, tested_b, ranked_a, ranked_b = _pair(experiment, first, second)
+        paired, tested_a, tested_b, ranked_a, ranked_b = _pair(experiment, first, second)
         row: dict[str, object] = {
             "experiment": experiment.name,
             "metric": metric.name,
             "a": a,
             "b": b,
-            "paired": experiment.paired,
+            "paired": paired,
             "scale": stats.scale_of(metric),
             "diff": first.summary["mean"] - second.summary["mean"],
-            **stats.compare(tested_a, tested_b, metric, experiment.paired),
-            **stats.improvement(ranked_a, ranked_b, metric, experiment.paired),
+            **stats.compare(tested_a, tested_b, metric, paired),
+            **stats.improvement(ranked_a, ranked_b, metric, paired),
             "n_a": first.n,
             "n_b": second.n,
             "failed_a": first.failures,
@@ -175,7 +181,7 @@ def _compare(experiment: Experiment) -> None:
                 solved_b=second.solved,
                 p_solved_raw=stats.solved_test(first.solved, first.n, second.solved, second.n),
             )
-        row["seeds_for_power"] = stats.seeds_for_power(tested_a, tested_b, metric, experiment.paired)
+        row["seeds_for_power"] = stats.seeds_for_power(tested_a, tested_b, metric, paired)
         rows.append(row)
     for raw, adjusted in (("p_raw", "p_holm"), ("p_solved_raw", "p_solved_holm")):
         corrected = stats.holm([row.get(raw, math.nan) for row in rows])

@@ -20,6 +20,7 @@ import pytest
 from bench.sweep import load_sweep
 
 pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # a Ray head node per test: `make test-slow`
 ROOT = Path(__file__).resolve().parents[1]
 RAY = Path(sys.executable).with_name("ray")
 SWEEP = """

@@ -32,6 +32,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow  # Ray starts its workers: `make test-slow`
 def test_ray_and_local_executors_store_the_same_results(tmp_path, local_ray):
     cells = expand(["rnn", "gru"], ["adding"], [0, 1], SETTINGS)
     run_cells(cells, Store(tmp_path / "local"), executor=LocalExecutor())

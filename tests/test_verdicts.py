@@ -54,6 +54,7 @@ def verdicts(values: dict[str, list[float]], **options) -> dict[str, tuple[str, 
     return experiment.verdicts
 
 
+@pytest.mark.slow  # 200 simulated comparisons: `make test-slow`
 def test_two_models_from_one_distribution_are_not_told_apart_more_often_than_nominal():
     generator = np.random.default_rng(0)
     draws, separated = 200, 0
@@ -126,6 +127,17 @@ def test_unpaired_tasks_use_welch():
     (experiment,) = analyse(frame, {TASK: MSE})
     expected = scipy_stats.ttest_ind(np.log([1e-5, 3e-5, 2e-5]), np.log([2e-4, 1e-4, 3e-4]), equal_var=False)
     assert not experiment.paired and experiment.comparisons[0]["p_raw"] == pytest.approx(expected.pvalue)
+
+
+def test_models_on_different_seeds_are_compared_unpaired_not_called_tied():
+    # a paired task, but "b" ran on seeds 3-5 only (a setting confirmed on fresh seeds)
+    frame = frame_of({"a": [1e-5, 3e-5, 2e-5], "b": [0.2, 0.1, 0.3, 0.16, 0.17, 0.18]})
+    frame = frame[~((frame["model"] == "b") & (frame["seed"] < 3))]
+    (experiment,) = analyse(frame, {TASK: MSE})
+    (row,) = experiment.comparisons
+    expected = scipy_stats.ttest_ind(np.log([1e-5, 3e-5, 2e-5]), np.log([0.16, 0.17, 0.18]), equal_var=False)
+    assert experiment.paired and not row["paired"] and row["p_raw"] == pytest.approx(expected.pvalue)
+    assert experiment.verdicts["b"][0] == BELOW
 
 
 def test_solved_counts_are_compared_exactly():
