@@ -31,19 +31,20 @@ from bench.batching import Batch
 from bench.model import SequenceModel
 
 
-def jacobian_spectrum(model: SequenceModel, batch: Batch) -> dict[str, list[float]]:
-    """``{"sigma_max": [...], "product": [...]}`` indexed by distance from the last token;
-    empty for an encoder without ``unrolled()``."""
+def step_jacobians(model: SequenceModel, batch: Batch) -> torch.Tensor | None:
+    """``float64[B, T-1, W, W]``: ∂s_t/∂s_{t-1} of each sample at steps t = 1 .. T-1, where s
+    is the state ``unrolled()`` returns (the forward direction's, for a bidirectional
+    encoder); None for an encoder without ``unrolled()``."""
     probe = copy.deepcopy(model).double().eval()
     if unrolled_method(probe.encoder) is None:
-        return {}
+        return None
     inputs = batch.inputs.double() if batch.inputs.is_floating_point() else batch.inputs
     lengths = batch.lengths.to(inputs.device)
     x = probe.adapter(inputs).detach()
     states = unroll(probe.encoder, x, lengths).states
     size = states[0].shape[-1] // getattr(probe.encoder, "directions", 1)  # the forward direction
     identity = torch.eye(size, dtype=states[0].dtype, device=states[0].device)
-    jacobians = []  # jacobians[t - 1][b] = ∂s_t/∂s_{t-1} of sample b, [W, W] (s: the state)
+    jacobians = []
     for t in range(1, len(states)):
         rows = identity[:, None, :].expand(size, len(lengths), size)  # one backward pass per output unit
         padded = torch.zeros(size, len(lengths), states[t].shape[-1], dtype=rows.dtype, device=rows.device)
@@ -52,13 +53,25 @@ def jacobian_spectrum(model: SequenceModel, batch: Batch) -> dict[str, list[floa
             states[t], states[t - 1], padded, retain_graph=True, is_grads_batched=True, allow_unused=True
         )
         grad = torch.zeros_like(padded) if grad is None else grad
-        jacobians.append(grad[..., :size].permute(1, 0, 2))  # [B, H_out, H_in]
+        jacobians.append(grad[..., :size].permute(1, 0, 2))  # [B, W_out, W_in]
+    if not jacobians:  # one step: no Jacobian between states
+        return identity.new_zeros(len(lengths), 0, size, size)
+    return torch.stack(jacobians, 1)
+
+
+def jacobian_spectrum(model: SequenceModel, batch: Batch) -> dict[str, list[float]]:
+    """``{"sigma_max": [...], "product": [...]}`` indexed by distance from the last token;
+    empty for an encoder without ``unrolled()``."""
+    jacobians = step_jacobians(model, batch)
+    if jacobians is None:
+        return {}
+    identity = torch.eye(jacobians.shape[-1], dtype=jacobians.dtype, device=jacobians.device)
     sigma: dict[int, list[float]] = {}
     product: dict[int, list[float]] = {}
-    for b, length in enumerate(lengths.tolist()):
+    for b, length in enumerate(batch.lengths.tolist()):
         chain = identity
         for k in range(1, length):
-            step = jacobians[length - 1 - k][b]  # ∂h_{last-k+1}/∂h_{last-k}
+            step = jacobians[b, length - 1 - k]  # ∂s_{last-k+1}/∂s_{last-k}
             chain = chain @ step
             sigma.setdefault(k, []).append(float(torch.linalg.matrix_norm(step, ord=2)))
             product.setdefault(k, []).append(float(torch.linalg.matrix_norm(chain, ord=2)))

@@ -15,7 +15,7 @@ from bench import Architecture, hookimpl
 from bench.batching import Batch
 from bench.cli import main
 from bench.gates import gate_profile
-from bench.jacobian import jacobian_spectrum
+from bench.jacobian import jacobian_spectrum, step_jacobians
 from bench.model import SequenceModel, build_model
 from bench.planner import expand
 from bench.probes import gradient_profile
@@ -97,6 +97,34 @@ def test_on_a_linear_recurrence_the_spectrum_and_the_gradient_match_the_closed_f
     profile = gradient_profile(model, bench.get_task("adding"), batch)["forward"]
     for k in range(1, 7):  # dL/dh_{last-k} = dL/dh_last W^k, and W^k only scales an orthogonal map
         assert profile[k] / profile[0] == pytest.approx(scale**k, rel=1e-5)
+
+
+class OpaqueEncoder(torch.nn.Module):
+    """A fused GRU with no unrolled(): its states are not reachable step by step."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.gru = torch.nn.GRU(input_size, hidden_size, batch_first=True)
+        self.output_size = hidden_size
+
+    def forward(self, x, lengths):
+        return self.gru(x)[0][torch.arange(len(x)), lengths - 1]
+
+
+def test_step_jacobians_of_a_tanh_rnn_are_its_closed_form_and_none_without_unrolled():
+    torch.manual_seed(0)
+    encoder = bench.get_architecture("rnn").build(2, 4).double()
+    model = SequenceModel(torch.nn.Identity(), encoder, torch.nn.Linear(4, 1).double())
+    batch = Batch(torch.randn(3, 5, 2, dtype=torch.float64), torch.tensor([5, 5, 5]), torch.zeros(3))
+    jacobians = step_jacobians(model, batch)
+    assert jacobians.shape == (3, 4, 4, 4)  # [B, T-1, W, W]
+    h = torch.stack(encoder.unrolled(batch.inputs, batch.lengths)[1], 1).detach()
+    w_hh = encoder.layers[0][0].weight_hh_l0.detach()
+    torch.testing.assert_close(jacobians, (1 - h[:, 1:] ** 2)[..., None] * w_hh)  # diag(1 - h_t²) W_hh
+    one_step = Batch(batch.inputs[:, :1], torch.tensor([1, 1, 1]), batch.targets)
+    assert step_jacobians(model, one_step).shape == (3, 0, 4, 4)
+    opaque = SequenceModel(torch.nn.Identity(), OpaqueEncoder(2, 4), torch.nn.Linear(4, 1)).double()
+    assert step_jacobians(opaque, batch) is None and jacobian_spectrum(opaque, batch) == {}
 
 
 def lstm_step_by_hand(lstm: torch.nn.LSTM, x: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
