@@ -31,9 +31,6 @@ pytestmark = pytest.mark.registry
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = ROOT / "results" / "published"
 FOLDERS = sorted(p.parent for p in PUBLISHED.glob("*/cells"))
-# architectures of published records that a notebook registered, not a package: lesson 4's
-# padded-end encoder. Their cells are planned again only by running the notebook.
-NOTEBOOK_ARCHITECTURES = {"lstm_padded_end"}
 
 
 def published_records() -> list[Record]:
@@ -109,8 +106,8 @@ def test_every_published_record_counts_as_done_when_an_option_is_added(added, mo
     if added == "run setting":
         for module in ("bench.cell", "bench.planner"):  # where cells are planned and identified
             monkeypatch.setattr(f"{module}.RunConfig", RunConfigWithNewSetting)
-    records = [r for r in published_records() if r.arch not in NOTEBOOK_ARCHITECTURES]
-    assert {r.arch for r in published_records()} - set(arch_registry.names()) == NOTEBOOK_ARCHITECTURES
+    records = published_records()
+    assert {r.arch for r in records} <= set(arch_registry.names())  # every one from a registered plugin
     missing = [r.id for r in records if planned_id(r, arch_registry, task_registry) != r.id]
     assert missing == []
 
