@@ -20,13 +20,13 @@ Metrics = Mapping[str, Metric]  # task name -> its headline metric
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """A table as markdown; a multi-level index becomes one column per level, and a plain
-    row count (a flat table's) is left out."""
+    """A table as markdown; a multi-level index becomes one column per level, a plain row
+    count (a flat table's) is left out, and a missing value shows as "–", not "nan"."""
     if isinstance(table.index, pd.MultiIndex):
-        return table.reset_index().to_markdown(index=False, floatfmt=".3g")
-    if table.index.name is None and isinstance(table.index, pd.RangeIndex):
-        return table.to_markdown(index=False, floatfmt=".3g")
-    return table.to_markdown(floatfmt=".3g")
+        table = table.reset_index()
+    index = not (table.index.name is None and isinstance(table.index, pd.RangeIndex))
+    shown = table.astype(object).where(table.notna(), None)  # tabulate writes None as missingval
+    return shown.to_markdown(index=index, floatfmt=".3g", missingval="–")
 
 
 def first_present(values: pd.Series) -> object:
