@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/rnnbench run --arch rnn gru lstm bilstm --task adding --seeds 0 --out results/demo
 
-# The vanishing gradient on the adding problem at T=100 (3 seeds; not published yet)
+# The vanishing gradient on the adding problem at T=100 (3 seeds); docs/results/gradients.md
 gradients: $(VENV)/.installed
 	$(BIN)/rnnbench run --arch rnn gru lstm bilstm --task adding --set T=100 --out results/published/gradients
 

@@ -63,7 +63,8 @@ class Table:
 VERDICT_NOTE = (
     "Verdict: the best model has the most seeds solved (on a task with a solved threshold), then the best "
     "centre; another model is 'below the best' when the t-test on the metric's scale (paired by seed where the "
-    "task's data depend only on the seed), Holm-corrected within the experiment, gives p < 0.05 in the best's "
+    "task's data depend only on the seed and the two models share two seeds or more), Holm-corrected within the "
+    "experiment, gives p < 0.05 in the best's "
     "favour, else 'tied with the best': not told apart, which is not 'equal' (the notes say how many seeds "
     "would decide it). Centres and 95% intervals are computed on the metric's scale (log for errors, logit for "
     "accuracies) and transformed back, so they stay inside the metric's range. A model with one seed gets no "

@@ -135,9 +135,7 @@ def _worst_finite(seeds: dict[str, Seeds], metric: Metric) -> float:
     return min(finite) if metric.higher_is_better else max(finite)
 
 
-def _pair(
-    experiment: Experiment, a: Seeds, b: Seeds
-) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _pair(experiment: Experiment, a: Seeds, b: Seeds) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Whether the pair is compared seed by seed, then the two models' values (for the tests,
     for P(A > B)). A paired experiment falls back to the unpaired test for two models with
     fewer than two seeds in common (a tuned setting confirmed on other seeds, a partial run):
