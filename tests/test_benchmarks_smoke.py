@@ -15,10 +15,6 @@ import torch
 
 import bench
 
-# parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
-# with a third-party plugin installed
-pytestmark = pytest.mark.registry
-
 ROOT = Path(__file__).resolve().parents[1]
 PYTEST = ["pytest", "-q", "-o", "addopts=", "-p", "no:cacheprovider"]
 
@@ -37,6 +33,9 @@ def run_module(*args: str) -> str:
     return result.stdout
 
 
+# over every registered architecture: `make test-with-plugin` runs it again with a third-party
+# plugin installed (the other scripts here time torch's own LSTM paths, whatever is installed)
+@pytest.mark.registry
 def test_benchmark_suite_runs_once_on_tiny_shapes():
     output = run_module(*PYTEST, "--benchmark-disable", "tests/benchmarks/test_architectures.py")
     # every registered architecture (installed plugins too) x 2 shapes x 2 precisions x (forward, step)
