@@ -21,6 +21,7 @@ from bench.planner import expand
 from bench.probes import gradient_profile
 from bench.store import Store
 from bench.trajectory import state_trajectory
+from tests.test_memory_tasks import FinalOnly  # a fused GRU read at each length: no unrolled()
 
 
 def test_lstm_gates_are_the_forward_pass_own_activations():
@@ -99,18 +100,6 @@ def test_on_a_linear_recurrence_the_spectrum_and_the_gradient_match_the_closed_f
         assert profile[k] / profile[0] == pytest.approx(scale**k, rel=1e-5)
 
 
-class OpaqueEncoder(torch.nn.Module):
-    """A fused GRU with no unrolled(): its states are not reachable step by step."""
-
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__()
-        self.gru = torch.nn.GRU(input_size, hidden_size, batch_first=True)
-        self.output_size = hidden_size
-
-    def forward(self, x, lengths):
-        return self.gru(x)[0][torch.arange(len(x)), lengths - 1]
-
-
 def test_step_jacobians_of_a_tanh_rnn_are_its_closed_form_and_none_without_unrolled():
     torch.manual_seed(0)
     encoder = bench.get_architecture("rnn").build(2, 4).double()
@@ -123,7 +112,7 @@ def test_step_jacobians_of_a_tanh_rnn_are_its_closed_form_and_none_without_unrol
     torch.testing.assert_close(jacobians, (1 - h[:, 1:] ** 2)[..., None] * w_hh)  # diag(1 - h_t²) W_hh
     one_step = Batch(batch.inputs[:, :1], torch.tensor([1, 1, 1]), batch.targets)
     assert step_jacobians(model, one_step).shape == (3, 0, 4, 4)
-    opaque = SequenceModel(torch.nn.Identity(), OpaqueEncoder(2, 4), torch.nn.Linear(4, 1)).double()
+    opaque = SequenceModel(torch.nn.Identity(), FinalOnly(2, 4), torch.nn.Linear(4, 1)).double()
     assert step_jacobians(opaque, batch) is None and jacobian_spectrum(opaque, batch) == {}
 
 
