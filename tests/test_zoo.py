@@ -17,7 +17,7 @@ from bench.cli import main
 from bench.model import build_model
 from bench.planner import expand
 from bench.runner import Trainer, optimiser_groups
-from bench.scan import linear_scan, sequential_scan
+from bench.scan import chunked_scan, fused_scan, linear_scan, sequential_scan
 from bench.store import Store
 from tests.helpers import TINY
 
@@ -25,9 +25,10 @@ pytestmark = pytest.mark.registry
 INPUT = 5
 
 
+@pytest.mark.parametrize("scan", [fused_scan, chunked_scan], ids=["fused (CPU)", "chunked (accelerator)"])
 @pytest.mark.parametrize("kind", ["real", "complex"])
 @pytest.mark.parametrize("steps", [1, 63, 64, 65, 300])
-def test_the_scan_equals_the_loop_forward_and_backward(kind, steps):
+def test_the_scan_equals_the_loop_forward_and_backward(kind, steps, scan):
     generator = torch.Generator().manual_seed(steps)
     modulus = 1 - torch.rand(3, steps, 4, generator=generator, dtype=torch.float64) ** 3 * 0.2  # up to 1 - 1e-10
     modulus[..., 0] = 0.9999999  # |lambda| next to 1: memory that lasts thousands of steps
@@ -38,7 +39,7 @@ def test_the_scan_equals_the_loop_forward_and_backward(kind, steps):
         a, b = modulus, torch.randn(3, steps, 4, generator=generator, dtype=torch.float64)
     h0 = torch.randn_like(b[:, 0])
     inputs = [a.requires_grad_(), b.requires_grad_(), h0.requires_grad_()]
-    fast, slow = linear_scan(*inputs), sequential_scan(*inputs)
+    fast, slow = scan(*inputs), sequential_scan(*inputs)
     assert (fast - slow).abs().max() < 1e-10
     weights = torch.randn_like(fast.real)
     grads = [torch.autograd.grad((out.abs() * weights).sum(), inputs) for out in (fast, slow)]
@@ -46,10 +47,15 @@ def test_the_scan_equals_the_loop_forward_and_backward(kind, steps):
         assert (fast_grad - slow_grad).abs().max() < 1e-10
 
 
-def test_the_scan_takes_a_time_invariant_decay():
-    a = torch.rand(1, 1, 6, dtype=torch.float64)
-    b = torch.randn(2, 40, 6, dtype=torch.float64)
-    assert torch.allclose(linear_scan(a, b), sequential_scan(a, b), atol=1e-12)
+@pytest.mark.parametrize("scan", [linear_scan, fused_scan, chunked_scan])
+def test_the_scan_takes_a_time_invariant_decay_and_its_gradient(scan):
+    a = torch.rand(1, 1, 6, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(2, 40, 6, dtype=torch.float64, requires_grad=True)
+    fast, slow = scan(a, b), sequential_scan(a, b)
+    assert torch.allclose(fast, slow, atol=1e-12)
+    grads = [torch.autograd.grad(out.sum(), (a, b)) for out in (fast, slow)]
+    for fast_grad, slow_grad in zip(*grads, strict=True):
+        assert fast_grad.shape == slow_grad.shape and torch.allclose(fast_grad, slow_grad, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", bench.list_architectures())
