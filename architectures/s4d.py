@@ -11,8 +11,9 @@ Being time-invariant, the layer's output is a causal convolution of its input wi
 K_k = 2 Re(C exp(dt A)^k (exp(dt A) - 1) / A), so the states [B, T, H, N/2] are never
 formed. The convolution is a product with the lower-triangular Toeplitz matrix of K, not the
 paper's FFT: an FFT spreads round-off from the padding after a short sequence into its real
-steps (1.8e-5 with the checker's garbage padding), and a causal encoder must not see them. The gradient probe's `unrolled()` still steps the
-states one by one, and the tests hold the two equal.
+steps (1.8e-5 with the checker's garbage padding), and a causal encoder must not see them.
+The gradient probe's `unrolled()` still steps the states one by one; the tests hold the two
+equal.
 S4D-Lin initialisation: A_n = -1/2 + i pi n, B = 1, C complex Gaussian, log dt uniform in
 [log 0.001, log 0.1], D Gaussian. A and dt train at half the run's learning rate and without
 weight decay (the paper's code trains them at 0.001 when the model's rate is higher; 0.001 is
