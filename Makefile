@@ -8,13 +8,13 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
 # every target names a command, not a file
-.PHONY: standing repro-selective-copy repro-minrnn repro-parity repro-mqar tables docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-slow test-with-plugin lessons bench compare kernels bench-prepare lint clean
+.PHONY: docs docs-serve standing repro-selective-copy repro-minrnn repro-parity repro-mqar tables docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-slow test-with-plugin lessons bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[dev,ray,tensorboard,mlflow]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs,ray,tensorboard,mlflow]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -104,6 +104,13 @@ kernels: $(VENV)/.installed
 bench-prepare: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/benchmarks/test_prepare_imdb.py --benchmark-enable --benchmark-autosave -o addopts=""
 
+# The documentation site, into site/; strict: a broken link, page or anchor fails the build
+docs: $(VENV)/.installed
+	DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(VENV)/.installed
+	DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs serve
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -117,11 +124,11 @@ docs-checks: $(VENV)/.installed
 
 # The tables of the README and the docs, written again from results/published (a test checks them)
 tables: $(VENV)/.installed
-	$(BIN)/rnnbench tables README.md docs/*.md docs/results/*.md
+	$(BIN)/rnnbench tables README.md $$(find docs -name '*.md' | sort)
 
 # The CSV tables committed beside the published records, written again from them
 published: $(VENV)/.installed
 	for cells in results/published/*/cells; do $(BIN)/rnnbench report $$(dirname $$cells) > /dev/null || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .ruff_cache

@@ -58,6 +58,7 @@ __all__ = sorted(
         "list_architectures",
         "list_tasks",
         "load_results",
+        "public_module",
         "register_plugin",
         "unregister_plugin",
         "write_reports",
@@ -71,6 +72,13 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value  # once imported, an ordinary attribute
         return value
     raise AttributeError(f"module 'bench' has no attribute {name!r}")
+
+
+def public_module(name: str) -> str:
+    """The module that defines the public name ``name`` (for documentation tools)."""
+    if name not in __all__:
+        raise AttributeError(f"{name!r} is not one of bench's public names: {', '.join(__all__)}")
+    return _PUBLIC.get(name, __name__)
 
 
 def list_architectures() -> list[str]:

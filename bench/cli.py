@@ -16,6 +16,7 @@ from bench.catalog import TABLES
 from bench.cell import Cell
 from bench.checks import run_checks
 from bench.config import RunConfig, coerce, parse_assignments
+from bench.environment import installed_version
 from bench.errors import ConfigError, RnnbenchError, unknown_name
 from bench.executors import ExecutorOptions, executor, executors
 from bench.horizon import horizon_cells, horizon_table
@@ -70,6 +71,7 @@ def _warning_printer() -> Callable[..., None]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnbench", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"rnnbench {installed_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     listing = commands.add_parser(

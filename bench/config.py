@@ -31,10 +31,10 @@ class RunConfig:
     """Training and measurement settings. A task's ``train_defaults`` replace these
     defaults; ``--set key=value`` replaces both."""
 
-    # model shape
+    ## model shape
     hidden_size: int = 128  # encoder state size per direction
     embed_size: int = 64  # input adapter output: embedding size, or projected features
-    # optimisation
+    ## optimisation
     batch_size: int = 64
     lr: float = 2e-3  # AdamW learning rate
     weight_decay: float = 0.0  # AdamW decoupled weight decay; 0 is plain Adam
@@ -44,7 +44,7 @@ class RunConfig:
     max_steps: int = 0  # step budget; 0 trains for `epochs` instead
     eval_every: int = 0  # steps between validations; 0 validates once per epoch
     # "fp32", or "bf16": forward passes under bfloat16 autocast (weights, optimizer and loss
-    # stay float32). On CPUs with AMX it halves an LSTM training step (README, Speed).
+    # stay float32). On CPUs with AMX it halves an LSTM training step (docs/results/speed.md).
     precision: str = "fp32"
     # length generalisation: after training, test again at these values of the task's length
     # option ("100,200,400"), on data generated at each length; "" tests at the trained length only
@@ -52,15 +52,15 @@ class RunConfig:
     # the wrapper: "none" runs the architecture bare; "residual" inside `blocks` pre-norm residual
     # blocks (norm, the architecture, residual, MLP), as modern recurrences are used (bench/block.py)
     block: str = "none"
-    blocks: int = 1
-    # measurement
+    blocks: int = 1  # residual blocks stacked, with block="residual"
+    ## measurement
     warmup_steps: int = 3  # first training steps left out of throughput (allocations, caches)
     probe_points: int = 4  # gradient profiles during training, besides the one at initialisation
     probe_batch: int = 64  # sequences per gradient profile (and per gate profile)
     # sequences for the Jacobian spectrum at initialisation and after training; 0: off (it
     # costs a backward pass per hidden unit and step: seconds per cell at probe sizes)
     jacobian_batch: int = 0
-    # execution: recorded with the results, not part of a cell's identity
+    ## execution: recorded with the results, not part of a cell's identity
     device: str = "auto"  # "auto": CUDA when available, else CPU
     threads: int = 0  # CPU threads; 0: this process's share of the machine's cores
 

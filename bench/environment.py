@@ -32,14 +32,19 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def installed_version() -> str | None:
+    """rnnbench's version as installed (`rnnbench --version`; every record keeps it), or None
+    when it runs from a source tree that was never installed."""
+    try:
+        return importlib.metadata.version("rnnbench")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 @functools.cache
 def _static() -> dict[str, Any]:
-    try:
-        version = importlib.metadata.version("rnnbench")
-    except importlib.metadata.PackageNotFoundError:
-        version = None
     return {
-        "rnnbench": version,
+        "rnnbench": installed_version(),
         "git_commit": git_commit(),
         "torch": torch.__version__,
         "python": platform.python_version(),

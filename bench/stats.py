@@ -1,6 +1,6 @@
 """How sure each verdict is, computed with scipy.stats and statsmodels (never hand-written
-formulas). Every choice below is stated where it is made; docs/statistics in the README
-says the same in prose.
+formulas). Every choice below is stated where it is made;
+docs/explanation/statistics.md says the same in prose, with the reasons.
 
 - **Scale.** A metric's values are analysed on the scale its declared range suggests, so
   that no interval leaves the range: the logit of the position in [low, high] for a
