@@ -122,8 +122,9 @@ def better(first: np.ndarray, second: np.ndarray, metric: Metric) -> np.ndarray:
 
 def improvement(a: Sequence[float], b: Sequence[float], metric: Metric, paired: bool) -> dict[str, float]:
     """P(A better than B): over the seeds both have (``paired``), else over every pair of
-    seeds; with its bootstrap 95% interval (NaN below two values on either side). Failures
-    are -inf or +inf here, whichever is worst, and lose to every finite value."""
+    seeds; with its bootstrap 95% interval. All three are NaN below two values on either
+    side: from one seed a 0 or a 1 would read as a verdict. Failures are -inf or +inf here,
+    whichever is worst, and lose to every finite value."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
 
     def probability(first: np.ndarray, second: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -131,11 +132,9 @@ def improvement(a: Sequence[float], b: Sequence[float], metric: Metric, paired: 
             return better(first, second, metric).mean(axis=axis)
         return better(first[..., :, None], second[..., None, :], metric).mean(axis=(-2, -1))
 
-    if not len(x) or not len(y):
+    if len(x) < 2 or len(y) < 2:
         return {"p_better": NAN, "p_better_low": NAN, "p_better_high": NAN}
     point = float(probability(x, y))
-    if len(x) < 2 or len(y) < 2:
-        return {"p_better": point, "p_better_low": NAN, "p_better_high": NAN}
     interval = stats.bootstrap(
         (x, y),
         probability,

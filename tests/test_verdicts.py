@@ -255,3 +255,11 @@ def test_weights_that_never_beat_their_initialisation_are_marked():
     board = leaderboard_table(analyse(frame, {TASK: MSE}), frame)
     assert "seed(s) 0 never beat the initial weights" in board.loc[(TASK, "a"), "notes"]
     assert board.loc[(TASK, "a")].filter(like="test").iloc[0].endswith("†")
+
+
+def test_a_pair_with_one_seed_on_a_side_gets_no_probability_of_improvement():
+    frame = frame_of({"a": [1e-5], "b": [0.1, 0.2]})
+    (experiment,) = analyse(frame, {TASK: MSE})
+    (row,) = experiment.comparisons
+    # one seed of a beats both of b's, but a 1 read from one seed would look like a verdict
+    assert math.isnan(row["p_better"]) and math.isnan(row["p_better_low"]) and math.isnan(row["p_better_high"])
