@@ -183,10 +183,26 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def seeds_for_power(a: Sequence[float], b: Sequence[float], metric: Metric, paired: bool) -> float:
+def holm_levels(p_values: Sequence[float]) -> list[float]:
+    """The level each test must pass in Holm's step-down procedure: ALPHA / (m - i) for the
+    i-th smallest p-value (from 0) of m; a missing p-value gets the strictest, ALPHA / m.
+    What a planned rerun needs to reach, if the other p-values stay where they are."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    levels = [ALPHA / max(m, 1)] * m
+    for rank, index in enumerate(np.argsort(np.where(np.isfinite(p), p, np.inf), kind="stable")):
+        if np.isfinite(p[index]):
+            levels[index] = ALPHA / (m - rank)
+    return levels
+
+
+def seeds_for_power(
+    a: Sequence[float], b: Sequence[float], metric: Metric, paired: bool, alpha: float = ALPHA
+) -> float:
     """Seeds per model that would give the t-test 80% power at the effect these seeds show
-    (on the metric's scale, at ALPHA before correction); inf when they show none, NaN when
-    they cannot say (below MIN_POWER_SEEDS values, or no spread)."""
+    (on the metric's scale, at level ``alpha``: a pair inside a Holm-corrected family must
+    pass the level `holm_levels` gives it); inf when they show none, NaN when they cannot
+    say (below MIN_POWER_SEEDS values, or no spread)."""
     x, y = to_scale(a, metric), to_scale(b, metric)
     if len(x) < MIN_POWER_SEEDS or len(y) < MIN_POWER_SEEDS:
         return NAN
@@ -206,7 +222,7 @@ def seeds_for_power(a: Sequence[float], b: Sequence[float], metric: Metric, pair
     with warnings.catch_warnings():  # statsmodels warns when no sample size reaches the power
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
-            seeds = float(np.atleast_1d(solver.solve_power(effect_size=effect, alpha=ALPHA, power=POWER))[0])
+            seeds = float(np.atleast_1d(solver.solve_power(effect_size=effect, alpha=alpha, power=POWER))[0])
         except (ValueError, RuntimeError):
             seeds = math.nan
     # no root: an effect too small for any number of seeds the solver tries (beyond thousands)

@@ -154,7 +154,7 @@ def _pair(experiment: Experiment, a: Seeds, b: Seeds) -> tuple[bool, np.ndarray,
 
 
 def _compare(experiment: Experiment) -> None:
-    metric, rows = experiment.metric, []
+    metric, rows, tested = experiment.metric, [], []
     for a, b in itertools.combinations(sorted(experiment.seeds), 2):
         first, second = experiment.seeds[a], experiment.seeds[b]
         paired, tested_a, tested_b, ranked_a, ranked_b = _pair(experiment, first, second)
@@ -179,8 +179,12 @@ def _compare(experiment: Experiment) -> None:
                 solved_b=second.solved,
                 p_solved_raw=stats.solved_test(first.solved, first.n, second.solved, second.n),
             )
-        row["seeds_for_power"] = stats.seeds_for_power(tested_a, tested_b, metric, paired)
         rows.append(row)
+        tested.append((tested_a, tested_b, paired))
+    # the seeds that would decide each pair, at the level Holm's procedure holds it to
+    levels = stats.holm_levels([row["p_raw"] for row in rows])
+    for row, (tested_a, tested_b, paired), level in zip(rows, tested, levels, strict=True):
+        row["seeds_for_power"] = stats.seeds_for_power(tested_a, tested_b, metric, paired, alpha=level)
     for raw, adjusted in (("p_raw", "p_holm"), ("p_solved_raw", "p_solved_holm")):
         corrected = stats.holm([row.get(raw, math.nan) for row in rows])
         for row, value in zip(rows, corrected, strict=True):

@@ -263,3 +263,18 @@ def test_a_pair_with_one_seed_on_a_side_gets_no_probability_of_improvement():
     (row,) = experiment.comparisons
     # one seed of a beats both of b's, but a 1 read from one seed would look like a verdict
     assert math.isnan(row["p_better"]) and math.isnan(row["p_better_low"]) and math.isnan(row["p_better_high"])
+
+
+def test_the_seeds_that_would_decide_a_pair_are_sized_at_its_holm_level():
+    values = {"a": [1.0e-5, 3e-5, 2e-5], "b": [1.5e-5, 2e-5, 4e-5], "c": [1.2e-5, 2.6e-5, 2.5e-5]}
+    (experiment,) = analyse(frame_of(values), {TASK: MSE})
+    rows = experiment.comparisons
+    order = np.argsort([row["p_raw"] for row in rows])
+    for rank, index in enumerate(order):  # Holm: the i-th smallest p-value of m is held to 0.05 / (m - i)
+        row = rows[index]
+        differences = np.log(values[row["a"]]) - np.log(values[row["b"]])
+        effect = abs(differences.mean()) / differences.std(ddof=1)
+        level = 0.05 / (len(rows) - rank)
+        expected = math.ceil(TTestPower().solve_power(effect_size=effect, alpha=level, power=0.8))
+        assert row["seeds_for_power"] == expected
+    assert stats.holm_levels([0.3, math.nan, 0.01]) == pytest.approx([0.05 / 2, 0.05 / 3, 0.05 / 3])
