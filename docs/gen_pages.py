@@ -54,17 +54,19 @@ def lesson_markdown(notebook: Path) -> str:
     """A lesson notebook as a page: its text, its code, and the figures it draws (from the
     run recorded in docs/figures/lessons). The notebook itself is what students run."""
     cells = json.loads(notebook.read_text())["cells"]
-    lines = [
+    run_it = (
         f'!!! tip "Run it"\n    This page is `examples/lessons/{notebook.name}` (with its solutions); the '
         f"students' copy is `examples/lessons/exercises/{notebook.name}`. Open either in Jupyter: "
         "`.venv/bin/pip install -e '.[lessons]'`, then `.venv/bin/jupyter lab examples/lessons`.\n"
-    ]
+    )
+    lines = []
     for cell in cells:
         source = "".join(cell["source"]).rstrip()
         if cell["cell_type"] == "markdown":
             lines.append(source + "\n")
         elif source:
             lines.append(f"```python\n{source}\n```\n")
+    lines.insert(1, run_it)  # after the lesson's title and introduction
     figures = sorted(FIGURES.glob(f"{notebook.name[0]}_*.png"))
     if figures:
         lines.append("## Its figures\n\nFrom the run top to bottom recorded on the results page of the lessons.\n")
