@@ -69,7 +69,10 @@ def lesson_markdown(notebook: Path) -> str:
     lines.insert(1, run_it)  # after the lesson's title and introduction
     figures = sorted(FIGURES.glob(f"{notebook.name[0]}_*.png"))
     if figures:
-        lines.append("## Its figures\n\nFrom the run top to bottom recorded on the results page of the lessons.\n")
+        lines.append(
+            "## Its figures\n\nFrom a run top to bottom on the 2-core development machine; "
+            "[the tutorial](../tutorials/vanishing-gradient.md) names it and the run's times.\n"
+        )
         lines += [f"![{figure.stem}](../figures/lessons/{figure.name})\n" for figure in figures]
     return "\n".join(lines)
 
