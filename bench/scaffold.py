@@ -17,7 +17,7 @@ name = "rnnbench-{name}"
 version = "0.1.0"
 description = "The {name} recurrent cell as an rnnbench architecture plugin"
 requires-python = ">=3.10"
-dependencies = ["rnnbench", "torch>=2.3"]
+dependencies = ["rnnbench>=0.1,<0.2", "torch>=2.3"]  # the plugin API may change with a 0.x minor release
 
 [project.entry-points.rnnbench]
 {name} = "rnnbench_{module}.plugin"
