@@ -8,7 +8,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
 # every target names a command, not a file
-.PHONY: docs docs-serve standing repro-selective-copy repro-minrnn repro-parity repro-mqar tables docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-slow test-with-plugin lessons bench compare kernels bench-prepare lint clean
+.PHONY: compare-scans docs docs-serve standing repro-selective-copy repro-minrnn repro-parity repro-mqar tables docs-checks published demo gradients horizon horizon-fair imdb imdb-fair tasks copy-tcn test test-slow test-with-plugin lessons bench compare kernels bench-prepare lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,10 @@ bench: $(VENV)/.installed
 # Side by side: runner vs hand-written step, exact final state vs pack_padded / unmasked, FLOP/s
 compare: $(VENV)/.installed
 	$(BIN)/python -m tests.benchmarks.compare_paths --out results/compare_paths.csv
+
+# The scans side by side (linear_scan, the chunked scan, the autograd loop), one process
+compare-scans: $(VENV)/.installed
+	$(BIN)/python -m tests.benchmarks.compare_scans --out results/compare_scans.csv
 
 # Which oneDNN kernels torch's CPU LSTM runs, fp32 and bf16, and their times (the FLOP/s profile)
 kernels: $(VENV)/.installed
