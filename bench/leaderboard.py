@@ -245,7 +245,7 @@ def _differing_settings(cells: pd.DataFrame) -> list[str]:
 def _unmatched_budgets(cells: pd.DataFrame) -> list[str]:
     if cells["match"].notna().all():
         return []
-    params = cells.groupby("arch")["encoder_params"].first().dropna()
+    params = cells.groupby("model")["encoder_params"].first().dropna()
     if len(params) > 1 and params.max() > 1.1 * params.min():
         return [
             f"encoder parameters differ from {int(params.min()):,} to {int(params.max()):,}: budgets are not "

@@ -26,14 +26,11 @@ docs/explanation/statistics.md says the same in prose, with the reasons.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.power import TTestIndPower, TTestPower
-from statsmodels.tools.sm_exceptions import ConvergenceWarning  # imported here: it sets its own filters
 
 from bench.metrics import Metric
 
@@ -51,6 +48,7 @@ TINY = 1e-12  # the same for a half-bounded metric at its bound (an MSE of exact
 # Two seeds estimate a spread too poorly to size a study from (one degree of freedom): the
 # seeds needed for power are estimated from three values on each side.
 MIN_POWER_SEEDS = 3
+MAX_POWER_SEEDS = 10_000  # beyond this many seeds per model a pair is reported as undecidable (inf)
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0  # the intervals of P(A > B) are the same on every run
 NAN = float("nan")
@@ -101,12 +99,14 @@ def summary(values: Sequence[float], metric: Metric) -> dict[str, float]:
     if n == 0:
         return {"n": 0, "mean": NAN, "std": NAN, "centre": NAN, "ci_low": NAN, "ci_high": NAN}
     y = to_scale(x, metric)
-    centre = float(from_scale(y.mean(), metric))
+    # values that are all equal are their own centre: at a bound (every seed at 100%) the
+    # clipped scale would move it by CLIP
+    centre = float(x[0]) if np.ptp(x) == 0 else float(from_scale(y.mean(), metric))
     result = {"n": n, "mean": float(x.mean()), "std": NAN, "centre": centre, "ci_low": NAN, "ci_high": NAN}
     if n < 2:
         return result
     result["std"] = float(x.std(ddof=1))
-    if y.std() == 0:
+    if np.ptp(y) == 0:  # no spread (a std computed from equal values may be a rounding error)
         result["ci_low"] = result["ci_high"] = centre
     else:
         low, high = stats.t.interval(CONFIDENCE, n - 1, loc=y.mean(), scale=stats.sem(y))
@@ -209,24 +209,27 @@ def seeds_for_power(
     if paired:
         differences = x - y
         spread = differences.std(ddof=1)
-        effect = abs(differences.mean()) / spread if spread > 0 else NAN
-        solver = TTestPower()
     else:
         spread = math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
-        effect = abs(x.mean() - y.mean()) / spread if spread > 0 else NAN
-        solver = TTestIndPower()
+    effect = abs(x.mean() - y.mean()) / spread if spread > 0 else NAN
     if not math.isfinite(effect):
         return NAN
     if effect == 0:
         return math.inf
-    with warnings.catch_warnings():  # statsmodels warns when no sample size reaches the power
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        try:
-            seeds = float(np.atleast_1d(solver.solve_power(effect_size=effect, alpha=alpha, power=POWER))[0])
-        except (ValueError, RuntimeError):
-            seeds = math.nan
-    # no root: an effect too small for any number of seeds the solver tries (beyond thousands)
-    return float(math.ceil(seeds)) if math.isfinite(seeds) else math.inf
+    seeds = np.arange(2, MAX_POWER_SEEDS + 1)
+    enough = np.flatnonzero(t_test_power(effect, seeds, alpha, paired) >= POWER)
+    return float(seeds[enough[0]]) if len(enough) else math.inf
+
+
+def t_test_power(effect: float, seeds: np.ndarray, alpha: float, paired: bool) -> np.ndarray:
+    """The two-sided t-test's power at standardised ``effect`` with ``seeds`` per model: the
+    non-central t distribution's mass beyond the critical values, as statsmodels' TTestPower
+    and TTestIndPower compute it, but finite at large non-centrality, where theirs turn NaN."""
+    df = seeds - 1 if paired else 2 * seeds - 2
+    shift = effect * np.sqrt(seeds if paired else seeds / 2)
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    # the far tail (a shift the wrong way) is below alpha / 2; scipy returns NaN where it underflows
+    return stats.nct.sf(critical, df, shift) + np.nan_to_num(stats.nct.cdf(-critical, df, shift), nan=0.0)
 
 
 def solved_test(solved_a: int, n_a: int, solved_b: int, n_b: int) -> float:

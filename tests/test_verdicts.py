@@ -278,3 +278,40 @@ def test_the_seeds_that_would_decide_a_pair_are_sized_at_its_holm_level():
         expected = math.ceil(TTestPower().solve_power(effect_size=effect, alpha=level, power=0.8))
         assert row["seeds_for_power"] == expected
     assert stats.holm_levels([0.3, math.nan, 0.01]) == pytest.approx([0.05 / 2, 0.05 / 3, 0.05 / 3])
+
+
+def test_a_very_large_effect_is_sized_not_called_undecidable():
+    # about 7 standard deviations apart: statsmodels' root finder fails here; two or three seeds suffice
+    a, b = [0.90, 0.91, 0.92], [0.70, 0.713, 0.72]
+    seeds = stats.seeds_for_power(a, b, ACCURACY, paired=True, alpha=0.05 / 15)
+    assert math.isfinite(seeds) and 2 <= seeds <= 6
+
+
+def test_seeds_all_at_a_bound_are_centred_on_it():
+    summary = stats.summary([1.0, 1.0, 1.0], ACCURACY)
+    assert summary["centre"] == summary["ci_low"] == summary["ci_high"] == 1.0
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_the_power_equals_statsmodels_where_statsmodels_is_finite(paired):
+    from statsmodels.stats.power import TTestIndPower
+
+    seeds = np.arange(2, 40)
+    for effect in (0.3, 1.0, 2.5):
+        ours = stats.t_test_power(effect, seeds, 0.05, paired)
+        solver = TTestPower() if paired else TTestIndPower()
+        theirs = np.array([solver.power(effect, n, 0.05) for n in seeds], dtype=float)
+        finite = np.isfinite(theirs)
+        assert finite.sum() > 10 and np.allclose(ours[finite], theirs[finite], atol=1e-6)
+
+
+def test_unmatched_budgets_are_named_per_model_not_per_architecture():
+    from bench.leaderboard import notes_table
+
+    frame = frame_of({"gru blocks=1": [1e-4, 2e-4], "gru blocks=3": [1e-4, 3e-4]})
+    frame["arch"] = "gru"  # one architecture, two models: the grid varied its depth
+    frame["encoder_params"] = frame["model"].map({"gru blocks=1": 10_000, "gru blocks=3": 30_000})
+    frame["match"], frame["tuned"], frame["code"] = None, None, None
+    experiments = analyse(frame, {TASK: MSE})
+    notes = notes_table(experiments, frame)["note"].tolist()
+    assert any("differ from 10,000 to 30,000" in note for note in notes)
