@@ -5,7 +5,7 @@
 
 (LRU, S4D, Mamba's selective SSM, RG-LRU, minGRU, minLSTM). A layer says how to compute
 ``a``, ``b`` and the readout from its input; `DiagonalEncoder` runs the stack with the shared
-parallel scan (`bench.linear_scan`) and meets the encoder contract:
+scan (`bench.linear_scan`) and meets the encoder contract:
 
 - ``forward`` and ``sequence``: every layer by the scan; the output at each sequence's own
   last step (a forward recurrence: padding after it cannot reach it);

@@ -1,7 +1,7 @@
 """Built-in architecture plugins `mingru` and `minlstm` (Feng, Tung, Ahmed, Bengio,
 Hajimirsadeghi 2024, "Were RNNs All We Needed?"): a GRU and an LSTM whose gates and
-candidate read the input only, so that the recurrence is a diagonal linear one, computed by a
-parallel scan:
+candidate read the input only, so that the recurrence is a diagonal linear one, computed by the
+shared scan (`bench.linear_scan`) instead of a Python loop over steps:
 
     minGRU:  z_t = sigmoid(W_z x_t),  h~_t = W_h x_t,  h_t = (1 - z_t) h_{t-1} + z_t h~_t
     minLSTM: f_t, i_t = sigmoid(W_f x_t), sigmoid(W_i x_t), normalised to f'_t + i'_t = 1,
@@ -68,7 +68,7 @@ class MinLSTMLayer(DiagonalLayer):
 def rnnbench_register_architectures() -> list[Architecture]:
     return [
         diagonal_architecture(
-            "mingru", "minGRU (Feng et al. 2024): a GRU with input-only gates, by a parallel scan.", MinGRULayer, {}
+            "mingru", "minGRU (Feng et al. 2024): a GRU with input-only gates, by the linear scan.", MinGRULayer, {}
         ),
         diagonal_architecture(
             "minlstm", "minLSTM (Feng et al. 2024): an LSTM with input-only, normalised gates.", MinLSTMLayer, {}
