@@ -22,12 +22,12 @@ demo: $(VENV)/.installed
 
 # The vanishing gradient on the adding problem at T=100 (3 seeds); docs/results/gradients.md
 gradients: $(VENV)/.installed
-	$(BIN)/rnnbench run --arch rnn gru lstm bilstm --task adding --set T=100 --out results/published/gradients
+	$(BIN)/rnnbench run --arch rnn gru lstm bilstm --task adding --set T=100 --out results/published/gradients --jobs 2
 
 # The longest T each architecture solves on the adding problem (3 seeds per T, hidden 64, lr 2e-3)
 horizon: $(VENV)/.installed
 	$(BIN)/rnnbench horizon --arch rnn gru lstm bilstm --task adding --T 10 20 50 100 200 \
-		--out results/published/horizon --jobs 2
+		--out results/horizon --jobs 2
 
 # The memory horizon at equal encoder parameters (20,000): lr tuned per architecture on seeds
 # 0-4, each selection confirmed on fresh seeds 5-7 (about 2.5 hours on 2 CPU cores; resumes).
@@ -58,7 +58,7 @@ repro-parity: $(VENV)/.installed
 repro-mqar: $(VENV)/.installed
 	$(BIN)/rnnbench sweep examples/reproductions/mqar_state.toml --out results/published/repro-mqar --jobs 2
 
-# The README's tables of copy, selective copy, MQAR, MNIST-1D and Fashion-MNIST (rows), 3 seeds
+# docs/results/tasks.md: the tables of copy, selective copy, MQAR, MNIST-1D and Fashion-MNIST (rows), 3 seeds
 tasks: $(VENV)/.installed
 	$(BIN)/rnnbench sweep examples/tasks.toml --out results/published/tasks
 

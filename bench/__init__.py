@@ -6,7 +6,9 @@ Public API (everything a plugin or a user script needs):
     from bench import Probe, ExecutorSpec, TrackerSpec        # the other extension points
     from bench import run, load_results, write_reports, list_architectures, list_tasks
     from bench import register_plugin, unregister_plugin   # a plugin defined in a script or notebook
-    from bench import hold_out, atomic_write               # helpers for task plugins
+    from bench import hold_out, atomic_write, IGNORE       # helpers for task plugins (IGNORE: the
+                                                           # target of a position with no answer)
+    from bench import execute                              # one cell, as an executor plugin runs it
     from bench import linear_scan                          # h_t = a_t h_{t-1} + b_t, in parallel
 
 Names are imported on first use, so that ``import bench`` (and the command line's start-up)
@@ -45,6 +47,8 @@ _PUBLIC = {
     "Task": "bench.task",
     "TaskData": "bench.task",
     "hold_out": "bench.task",
+    "IGNORE": "bench.task",
+    "execute": "bench.runner",
     "TrackerSpec": "bench.trackers",
     "run": "bench.suite",
     "linear_scan": "bench.scan",

@@ -1,4 +1,4 @@
-"""The ``rnnbench`` command: list, run, report. Progress goes to stderr, tables to stdout."""
+"""rnnbench: benchmark recurrent architectures against tasks. Progress goes to stderr, tables to stdout."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.set_defaults(handler=cmd_data)
 
     sweep = commands.add_parser("sweep", help="run a sweep file (TOML); see bench/sweep.py for the format")
-    sweep.add_argument("file")
+    sweep.add_argument("file", help="the sweep file: architectures, tasks, seeds, settings and grids")
     sweep.add_argument("--out", help="results folder (default: results/<the sweep's name>)")
     sweep.add_argument("--dry-run", action="store_true", help="check the file and print the plan; run nothing")
     add_execution_options(sweep)

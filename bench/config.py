@@ -35,7 +35,7 @@ class RunConfig:
     hidden_size: int = 128  # encoder state size per direction
     embed_size: int = 64  # input adapter output: embedding size, or projected features
     ## optimisation
-    batch_size: int = 64
+    batch_size: int = 64  # sequences per training step
     lr: float = 2e-3  # AdamW learning rate
     weight_decay: float = 0.0  # AdamW decoupled weight decay; 0 is plain Adam
     clip: float = 1.0  # max global gradient norm; 0 disables clipping
@@ -44,7 +44,8 @@ class RunConfig:
     max_steps: int = 0  # step budget; 0 trains for `epochs` instead
     eval_every: int = 0  # steps between validations; 0 validates once per epoch
     # "fp32", or "bf16": forward passes under bfloat16 autocast (weights, optimizer and loss
-    # stay float32). On CPUs with AMX it halves an LSTM training step (docs/results/speed.md).
+    # stay float32). 1.7x for an LSTM training step on the AMD EPYC development machine
+    # (AVX-512, no AMX), slower for the GRU and tanh RNN (docs/results/speed.md).
     precision: str = "fp32"
     # length generalisation: after training, test again at these values of the task's length
     # option ("100,200,400"), on data generated at each length; "" tests at the trained length only

@@ -4,6 +4,11 @@
     architectures = ["rnn", "gru", "lstm"]
     tasks = ["adding"]
     seeds = 3                             # a count (0, 1, 2) or a list [0, 5]
+    match = "params=20000"                # equal budgets: see --match; a list
+                                          # (["state=64", "state=256"]) runs each budget
+    confirm_seeds = [5, 6, 7]             # each selected setting again on fresh seeds (--confirm-seeds)
+    unequal_tuning = false                # true accepts unequal tuning budgets (--unequal-tuning)
+    # (top-level keys come before the first [table]: TOML reads later keys into that table)
 
     [set]                                 # every cell, like --set
     max_steps = 3000
@@ -17,14 +22,8 @@
     [arch.lstm.set]                       # only for one architecture (also [arch.NAME.grid])
     forget_bias = 0.0
 
-    match = "params=20000"                # equal budgets (before the first table): see --match;
-                                          # a list (["state=64", "state=256"]) runs each budget
-
     [tune]                                # every value runs; reports select per architecture
     lr = [1e-3, 3e-3]                     # the best mean validation metric (see --tune)
-
-    confirm_seeds = [5, 6, 7]             # each selected setting again on fresh seeds (--confirm-seeds)
-    unequal_tuning = false                # true accepts unequal tuning budgets (--unequal-tuning)
 
 The whole file is checked before the first cell starts; every problem is listed at once.
 """

@@ -21,7 +21,9 @@ from bench.metrics import ACCURACY, MSE, Metric
 
 KINDS = ("classification", "regression")
 OUTPUTS = ("final", "sequence")
-IGNORE = -100  # the target of a position that has none (sequence outputs); cross-entropy's ignore_index
+IGNORE = -100
+"""The target of a position that has no answer (tasks with ``outputs = "sequence"``):
+cross-entropy's ``ignore_index``; loss and accuracy skip it."""
 
 
 @dataclass

@@ -125,7 +125,7 @@ class MemoryTask(Task):
 
 class CopyTask(MemoryTask):
     name = "copy"
-    description = "Copy memory: 10 symbols, T blanks and a cue, then reproduce the 10 (Arjovsky et al. 2016)."
+    description = "Copy memory: 10 symbols, T - 1 blanks and a cue, then reproduce the 10 (Arjovsky et al. 2016)."
     defaults = {"T": 50, "symbols": 10, "alphabet": 8, **PROBE_SIZES}
     positive = ("T", "symbols", "alphabet")
 

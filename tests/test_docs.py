@@ -25,7 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_public_name_of_bench_has_a_docstring():
-    undocumented = [name for name in bench.__all__ if not inspect.getdoc(getattr(bench, name))]
+    def documented(name: str) -> bool:
+        value = getattr(bench, name)
+        if callable(value) or inspect.isclass(value):
+            return bool(value.__doc__ and value.__doc__.strip())
+        return name in bench.__doc__  # a constant: the module's docstring says what it is
+
+    undocumented = [name for name in bench.__all__ if not documented(name)]
     assert undocumented == []
     assert len(bench.__all__) >= 30  # the count the API page documents: a name dropped from __all__ shows here
 
@@ -46,6 +52,7 @@ def test_the_settings_reference_gives_every_setting_its_comment():
     assert "| `lr` | `0.002` | AdamW learning rate |" in page
     assert "| `blocks` | `1` | residual blocks stacked" in page
     assert "model shape" not in page  # a heading comment is no field's comment
+    assert "|  |" not in page  # every setting has its comment
 
 
 def test_the_registry_reference_shows_a_plugin_registered_now():
