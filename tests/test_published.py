@@ -24,9 +24,9 @@ from bench.results import load
 from bench.store import Store
 from bench.task import Task
 
-# parametrised over, or listing, the registered plugins: `make test-with-plugin` runs them again
-# with a third-party plugin installed
-pytestmark = pytest.mark.registry
+# The tests marked `registry` plan every record again through the registries: `make
+# test-with-plugin` runs them with a third-party plugin installed. The tables do not depend on
+# what is installed, so they run once.
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = ROOT / "results" / "published"
@@ -96,6 +96,7 @@ class RunConfigWithNewSetting(RunConfig):
     ADDED_LATER = (*RunConfig.ADDED_LATER, "new_setting")
 
 
+@pytest.mark.registry
 @pytest.mark.parametrize("added", ["nothing", "architecture option", "task option", "run setting"])
 def test_every_published_record_counts_as_done_when_an_option_is_added(added, monkeypatch):
     arch_registry, task_registry = architectures(), tasks()
@@ -112,6 +113,7 @@ def test_every_published_record_counts_as_done_when_an_option_is_added(added, mo
     assert missing == []
 
 
+@pytest.mark.registry
 def test_an_option_added_without_added_later_changes_the_ids():
     """The policy is what keeps the ids: without it, the same new default changes them."""
 

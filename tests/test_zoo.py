@@ -21,8 +21,9 @@ from bench.scan import chunked_scan, fused_scan, linear_scan, sequential_scan
 from bench.store import Store
 from tests.helpers import TINY
 
-pytestmark = pytest.mark.registry
 INPUT = 5
+# The tests over every registered architecture are marked `registry`: `make test-with-plugin`
+# runs them again with a third-party plugin installed.
 
 
 @pytest.mark.parametrize("scan", [fused_scan, chunked_scan], ids=["fused (CPU)", "chunked (accelerator)"])
@@ -58,6 +59,7 @@ def test_the_scan_takes_a_time_invariant_decay_and_its_gradient(scan):
         assert fast_grad.shape == slow_grad.shape and torch.allclose(fast_grad, slow_grad, atol=1e-10)
 
 
+@pytest.mark.registry
 @pytest.mark.parametrize("name", bench.list_architectures())
 def test_unrolled_agrees_with_forward_in_float64(name):
     torch.manual_seed(0)
@@ -138,6 +140,7 @@ def test_declared_parameter_groups_reach_the_optimiser():
     assert optimiser_groups(model, cell.run)[0]["lr"] == 0.004
 
 
+@pytest.mark.registry
 def test_every_architecture_runs_a_sequence_to_one_task(tmp_path):
     names = bench.list_architectures()
     args = ["run", "--arch", *names, "--task", "adding", "--seeds", "0", "--out", str(tmp_path), "--no-progress"]
@@ -156,6 +159,7 @@ def test_lru_and_s4d_record_their_eigenvalues(tmp_path):
     assert (tmp_path / "figures" / "eigenvalues_adding.png").exists()
 
 
+@pytest.mark.registry
 @pytest.mark.parametrize("name", bench.list_architectures())
 def test_every_architecture_runs_inside_the_residual_block(name):
     torch.manual_seed(0)
