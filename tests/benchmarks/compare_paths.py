@@ -380,12 +380,16 @@ def main() -> None:
             )
         )
 
+    report(rows, Path(args.out), device)
+
+
+def report(rows: list[dict[str, object]], out: Path, device: torch.device) -> None:
+    """Print the comparisons with the machine they ran on, and write them to ``out`` (CSV)."""
     env = environment(device, torch.get_num_threads())
     print(f"device: {env['device_name']}, threads {env['threads']} of {cpu_count()} cores, torch {env['torch']}")
     print(f"{'comparison':<60} {'a':>10} {'b':>10} {'ratio':>7}  target")
     for line in rows:
         print(f"{line['comparison']:<60} {line['a']:>10.4g} {line['b']:>10.4g} {line['ratio']:>7.3f}  {line['target']}")
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))

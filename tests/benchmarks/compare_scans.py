@@ -13,12 +13,11 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import torch
 
-from bench.environment import environment, resolve_device
+from bench.environment import resolve_device
 from bench.scan import chunked_scan, linear_scan, sequential_scan
-from tests.benchmarks.compare_paths import alternate, row
+from tests.benchmarks.compare_paths import alternate, report, row
 
 SHAPES = {"T=1024, batch 32, width 64": (32, 1024, 64), "Mamba layer: 32 x 64 steps x 64 x 16": (32, 64, 64, 16)}
 SCANS = {"scan": linear_scan, "chunked": chunked_scan, "loop": sequential_scan}
@@ -73,14 +72,7 @@ def main() -> None:
                     "speed-up (b/a)",
                 )
             )
-    env = environment(device, torch.get_num_threads())
-    print(f"device: {env['device_name']}, threads {env['threads']}, torch {env['torch']}")
-    table = pd.DataFrame(rows)
-    print(table.to_string(index=False))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
-    print(f"written to {out}")
+    report(rows, Path(args.out), device)
 
 
 if __name__ == "__main__":
