@@ -142,12 +142,18 @@ def _tuning_row(experiment: str, model: str, setting: str, group: pd.DataFrame, 
 
 def grid_edges(frame: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
     """Per (experiment, model): a note for each tuned numeric key whose selected value is the
-    smallest or the largest tried (the best may lie beyond the grid)."""
+    smallest or the largest tried (the best may lie beyond the grid).
+
+    Where the task judges "solved" and no tuning seed solved it at any setting, the profile is
+    flat at failure: the note says so, because the mean that picked the edge is then noise
+    around chance, and a wider grid is no more likely to hold a winner than the one tried.
+    """
     notes: dict[tuple[str, str], list[str]] = {}
     tuning = frame[(frame["setting"] != "") & ~frame["confirmation"].astype(bool)]
     for (experiment, model), cells in tuning.groupby(["experiment", "model"], sort=False):
         keys = {key for listed in cells["tuned"].dropna() for key in listed.split(",") if key}
         chosen = cells[cells["selected"]]
+        flat = _never_solved(cells)
         for key in sorted(keys):
             column = next((c for c in (f"run.{key}", f"arch.{key.removeprefix('arch.')}") if c in cells), None)
             if column is None or chosen.empty:
@@ -157,10 +163,21 @@ def grid_edges(frame: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
             if len(tried) < 2 or not np.isfinite(value) or tried.min() < value < tried.max():
                 continue
             side = "largest" if value == tried.max() else "smallest"
-            notes.setdefault((experiment, model), []).append(
-                f"{key}={value_name(value)} is the {side} tried: the best may lie beyond the grid"
+            reading = (
+                f"no setting solved a seed (0 of {len(cells)} tuning runs), so the choice is noise around failure"
+                if flat
+                else "the best may lie beyond the grid"
             )
+            note = f"{key}={value_name(value)} is the {side} tried: {reading}"
+            notes.setdefault((experiment, model), []).append(note)
     return notes
+
+
+def _never_solved(cells: pd.DataFrame) -> bool:
+    """True where the task judges "solved" and not one of these cells solved it."""
+    if "solved" not in cells or not cells["solved"].notna().any():
+        return False
+    return not (cells["solved"].fillna(False).astype(bool) & (cells["status"] == "ok")).any()
 
 
 def decided(verdicts: list[Experiment]) -> dict[str, Experiment]:

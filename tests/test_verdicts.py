@@ -238,8 +238,26 @@ def test_the_report_marks_grid_edges(tmp_path, capsys):
     ]
     assert main([*args, "--no-progress", "--set", *SETTINGS]) == 0  # of two values, one is always an edge
     printed = capsys.readouterr().out
-    assert "tried: the best may lie beyond the grid" in printed
+    assert "is the smallest tried" in printed or "is the largest tried" in printed
     assert pd.read_csv(out / "tuning.csv").set_index("selected")["edge"].str.contains("tried").any()
+
+
+@pytest.mark.parametrize(
+    ("solved", "reading"),
+    [([False, True, False], "the best may lie beyond the grid"), ([False, False, False], "noise around failure")],
+)
+def test_an_edge_reads_as_a_pointer_beyond_the_grid_unless_every_setting_failed(solved, reading):
+    from bench.leaderboard import grid_edges
+
+    frame = pd.DataFrame(
+        {
+            "experiment": "e", "model": "m", "setting": ["lr=0.001", "lr=0.002", "lr=0.004"],
+            "run.lr": [1e-3, 2e-3, 4e-3], "tuned": "lr", "selected": [True, False, False],
+            "confirmation": False, "solved": solved, "status": "ok",
+        }
+    )  # fmt: skip
+    (note,) = grid_edges(frame)[("e", "m")]
+    assert note.startswith("lr=0.001 is the smallest tried") and reading in note
 
 
 def test_weights_that_never_beat_their_initialisation_are_marked():
