@@ -83,11 +83,13 @@ def _filtered(table: pd.DataFrame, filters: dict[str, str], spec: str) -> pd.Dat
         table = _rows(table, "experiment", [filters["experiment"]], spec, drop=True)
     if "rows" in filters:
         table = _rows(table, "arch", filters["rows"].split(","), spec)
+    filled = table
     if "experiment" in filters or "rows" in filters:  # columns only other rows filled
-        table = table.loc[:, [c for c in table.columns if table[c].replace("", pd.NA).notna().any()]]
-    if "columns" in filters:
-        table = table[[_column(table, name.strip(), spec) for name in filters["columns"].split(",")]]
-    return table
+        filled = table.loc[:, [c for c in table.columns if table[c].replace("", pd.NA).notna().any()]]
+    if "columns" in filters:  # a column named in full stays even where empty; a prefix picks a filled one
+        names = [name.strip() for name in filters["columns"].split(",")]
+        return table[[name if name in table.columns else _column(filled, name, spec) for name in names]]
+    return filled
 
 
 def _column(table: pd.DataFrame, name: str, spec: str) -> str:

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from bench.architecture import Architecture
@@ -153,3 +154,14 @@ def test_a_table_block_is_written_from_its_folder(tmp_path):
     assert text.startswith("before\n<!-- table:") and text.endswith("<!-- /table -->\nafter\n")
     assert "| arch   | verdict" in text and "1 seed" in text and "stale" not in text
     assert write_documents([document], ROOT, check=True) == []
+
+
+def test_a_block_keeps_a_column_it_names_in_full_and_picks_the_filled_one_by_prefix():
+    from bench.published import _filtered
+
+    table = pd.DataFrame(
+        {"experiment": ["a", "b"], "arch": "gru", "test mse": ["0.1", ""], "test acc": ["", "0.9"], "notes": ""}
+    ).set_index(["experiment", "arch"])
+    kept = _filtered(table, {"experiment": "a", "columns": "test,notes"}, "spec")
+    assert list(kept.columns) == ["test mse", "notes"]  # notes stays though no row of "a" has one
+    assert list(_filtered(table, {"experiment": "b"}, "spec").columns) == ["test acc"]
