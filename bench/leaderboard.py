@@ -26,7 +26,7 @@ from bench import stats
 from bench.metrics import Metric
 from bench.results import value_name
 from bench.tables import Metrics, experiments, first_present, summary_column
-from bench.verdicts import NO_VERDICT, Experiment, Seeds, ranks
+from bench.verdicts import NO_VERDICT, Experiment, Seeds, ranks, solved_count
 
 UNTRAINED = "†"  # marks a value from weights that never improved on their initialisation
 
@@ -153,7 +153,7 @@ def grid_edges(frame: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
     for (experiment, model), cells in tuning.groupby(["experiment", "model"], sort=False):
         keys = {key for listed in cells["tuned"].dropna() for key in listed.split(",") if key}
         chosen = cells[cells["selected"]]
-        flat = _never_solved(cells)
+        flat = solved_count(cells) == 0
         for key in sorted(keys):
             column = next((c for c in (f"run.{key}", f"arch.{key.removeprefix('arch.')}") if c in cells), None)
             if column is None or chosen.empty:
@@ -171,13 +171,6 @@ def grid_edges(frame: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
             note = f"{key}={value_name(value)} is the {side} tried: {reading}"
             notes.setdefault((experiment, model), []).append(note)
     return notes
-
-
-def _never_solved(cells: pd.DataFrame) -> bool:
-    """True where the task judges "solved" and not one of these cells solved it."""
-    if "solved" not in cells or not cells["solved"].notna().any():
-        return False
-    return not (cells["solved"].fillna(False).astype(bool) & (cells["status"] == "ok")).any()
 
 
 def decided(verdicts: list[Experiment]) -> dict[str, Experiment]:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from bench.metrics import Metric
 from bench.results import value_name
+from bench.verdicts import solved
 
 Metrics = Mapping[str, Metric]  # task name -> its headline metric
 
@@ -205,8 +206,11 @@ def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
     judged = frame[thresholded]
     if judged.empty:
         return pd.DataFrame()
-    solved = judged.assign(solved=judged["solved"].fillna(False).astype(bool) & (judged["status"] == "ok"))
-    counts = solved.groupby(["model", "experiment"], sort=False)["solved"].agg(["sum", "count"])
+    counts = (
+        judged.assign(solved=solved(judged))
+        .groupby(["model", "experiment"], sort=False)["solved"]
+        .agg(["sum", "count"])
+    )
     labels = counts.apply(lambda r: f"{int(r['sum'])}/{int(r['count'])}", axis=1)
     return labels.unstack("experiment").sort_index().rename_axis(index="arch", columns=None)
 

@@ -83,18 +83,28 @@ def analyse(frame: pd.DataFrame, metrics: dict[str, Metric]) -> list[Experiment]
     return found
 
 
+def solved(cells: pd.DataFrame) -> pd.Series:
+    """Per cell, whether it solved its task: a cell that diverged or failed counts as not
+    solved, never as missing."""
+    return cells["solved"].fillna(False).astype(bool) & (cells["status"] == "ok")
+
+
+def solved_count(cells: pd.DataFrame) -> int | None:
+    """The cells that solved their task; None where the task judges no "solved"."""
+    return int(solved(cells).sum()) if cells["solved"].notna().any() else None
+
+
 def _seeds(model: str, cells: pd.DataFrame, metric: Metric) -> Seeds:
     column = f"test_{metric.name}"
     raw = cells[column].astype(float) if column in cells else pd.Series(np.nan, index=cells.index)
     worst = -math.inf if metric.higher_is_better else math.inf
     values = {int(seed): (v if math.isfinite(v) else worst) for seed, v in zip(cells["seed"], raw, strict=True)}
     failed = ~np.isfinite(raw.to_numpy())
-    solved = None
-    if cells["solved"].notna().any():
-        solved = int((cells["solved"].fillna(False).astype(bool) & (cells["status"] == "ok")).sum())
     untrained = cells.loc[cells["best_step"].eq(0) & cells["steps"].gt(0), "seed"] if "best_step" in cells else []
     summary = stats.summary(raw.to_numpy(), metric)
-    return Seeds(model, cells, values, int(failed.sum()), solved, summary, sorted(int(s) for s in untrained))
+    return Seeds(
+        model, cells, values, int(failed.sum()), solved_count(cells), summary, sorted(int(s) for s in untrained)
+    )
 
 
 def _analysed(seeds: Seeds, worst_finite: float) -> np.ndarray:
